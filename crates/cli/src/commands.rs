@@ -1,0 +1,143 @@
+//! One function per subcommand: load, call the library, print.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context, Result};
+use textrnn::train::OptimizerConfig;
+use textrnn::{Recipe, Run, TrainOptions};
+
+use crate::args::{Cli, Command, EvaluateArgs, PredictArgs, SummaryArgs, TrainArgs};
+use crate::output;
+
+/// Dispatches to the subcommand.
+pub fn run(cli: Cli) -> Result<()> {
+    let progress = !cli.quiet;
+    match cli.command {
+        Command::Train(args) => train(args, progress),
+        Command::Evaluate(args) => evaluate(args, progress),
+        Command::Predict(args) => predict(args, progress),
+        Command::Summary(args) => summary(args),
+        Command::Recipes(flag) => {
+            output::print_recipes(flag.json);
+            Ok(())
+        }
+    }
+}
+
+fn apply_overrides(recipe: &mut Recipe, args: &TrainArgs) -> Result<()> {
+    if let Some(e) = args.epochs {
+        recipe.train.epochs = e;
+    }
+    if let Some(b) = args.batch_size {
+        recipe.train.batch_size = b;
+    }
+    if let Some(m) = args.max_len {
+        recipe.text.maxlen = Some(m);
+    }
+    if let Some(v) = args.vocab_size {
+        recipe.text.num_words = Some(v);
+    }
+    if let Some(lr) = args.lr {
+        if !(lr > 0.0 && lr.is_finite()) {
+            bail!("invalid --lr {lr}: must be a positive number");
+        }
+        match &mut recipe.train.optimizer {
+            OptimizerConfig::Adam(c) => c.learning_rate = lr,
+            OptimizerConfig::Rmsprop(c) => c.learning_rate = lr,
+        }
+    }
+    if let Some(s) = args.seed {
+        recipe.seed = s;
+    }
+    recipe.validate().context("invalid options")?;
+    Ok(())
+}
+
+fn train(args: TrainArgs, progress: bool) -> Result<()> {
+    let mut recipe =
+        Recipe::resolve(&args.recipe).with_context(|| format!("loading recipe {}", args.recipe))?;
+    apply_overrides(&mut recipe, &args)?;
+    let opts = TrainOptions {
+        data_dir: args.data.data_dir.clone(),
+        out: args.out.clone(),
+        limit_train: args.limit,
+        limit_test: args.limit,
+        progress,
+        gpu: args.gpu,
+    };
+    let outcome = textrnn::train_run(&recipe, &opts)
+        .with_context(|| format!("training recipe {}", recipe.name))?;
+    output::print_train_outcome(&recipe, &outcome, args.json)
+}
+
+fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
+    let run = Run::open(&args.run_dir)
+        .with_context(|| format!("opening run {}", args.run_dir.display()))?;
+    let opts = TrainOptions {
+        data_dir: args.data.data_dir.clone(),
+        progress,
+        ..TrainOptions::default()
+    };
+    let metrics = run
+        .evaluate(&opts)
+        .context("evaluating on the test split")?;
+    output::print_test_metrics(&run.recipe, &metrics, args.json)
+}
+
+fn read_lines(reader: impl BufRead, origin: &str) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{origin}: line {}", i + 1))?;
+        if !line.trim().is_empty() {
+            texts.push(line);
+        }
+    }
+    Ok(texts)
+}
+
+fn predict(args: PredictArgs, progress: bool) -> Result<()> {
+    let texts = if !args.texts.is_empty() {
+        args.texts.clone()
+    } else if let Some(path) = &args.file {
+        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        read_lines(std::io::BufReader::new(f), &path.display().to_string())?
+    } else {
+        read_lines(std::io::stdin().lock(), "standard input")?
+    };
+    if texts.is_empty() {
+        bail!(
+            "nothing to predict: give texts as arguments, --file FILE, or lines on standard input"
+        );
+    }
+    if args.batch_size == 0 {
+        bail!("invalid --batch-size 0: must be at least 1");
+    }
+    let run = Run::open(&args.run_dir)
+        .with_context(|| format!("opening run {}", args.run_dir.display()))?;
+    let preds = run
+        .predict(
+            &texts,
+            args.batch_size,
+            progress && texts.len() > args.batch_size,
+        )
+        .context("predicting")?;
+    output::print_predictions(&run, &texts, &preds, args.json)
+}
+
+fn summary(args: SummaryArgs) -> Result<()> {
+    let (recipe, from): (Recipe, String) = match (&args.run_dir, &args.recipe) {
+        (Some(dir), _) => {
+            let path = dir.join("config.json");
+            (
+                Recipe::load(&path).with_context(|| format!("reading {}", path.display()))?,
+                dir.display().to_string(),
+            )
+        }
+        (None, Some(r)) => (
+            Recipe::resolve(r).with_context(|| format!("loading recipe {r}"))?,
+            r.clone(),
+        ),
+        (None, None) => (Recipe::builtin("imdb-bigru")?, "imdb-bigru".to_string()),
+    };
+    output::print_summary(&recipe, &from, args.vocab_size, args.max_len, args.json)
+}

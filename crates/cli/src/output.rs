@@ -1,0 +1,190 @@
+//! Human-readable tables and `--json` output.
+
+use anyhow::{Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use serde_json::json;
+use textrnn::train::Predictions;
+use textrnn::{Recipe, Run, TestMetrics, TrainOutcome, BUILTIN_RECIPES};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    t
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
+}
+
+/// The built-in recipes.
+pub fn print_recipes(json: bool) {
+    let recipes: Vec<Recipe> = BUILTIN_RECIPES
+        .iter()
+        .filter_map(|(name, _)| Recipe::builtin(name).ok())
+        .collect();
+    if json {
+        let list: Vec<_> = recipes
+            .iter()
+            .map(
+                |r| json!({"name": r.name, "description": r.description, "published": r.published}),
+            )
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+        return;
+    }
+    let mut t = table(&["recipe", "published accuracy", "description"]);
+    for r in &recipes {
+        t.add_row(vec![
+            Cell::new(&r.name),
+            Cell::new(fmt_opt(r.published.as_ref().and_then(|p| p.accuracy))),
+            Cell::new(&r.description),
+        ]);
+    }
+    println!("{t}");
+}
+
+/// Test metrics beside the tutorial's published numbers.
+pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(m).context("serialising metrics")?
+        );
+        return Ok(());
+    }
+    let published = recipe.published.clone().unwrap_or_default();
+    let mut t = table(&["test metric", "textrnn", "published"]);
+    t.add_row(vec![
+        Cell::new("accuracy"),
+        Cell::new(format!("{:.4}", m.accuracy)),
+        Cell::new(fmt_opt(published.accuracy)),
+    ]);
+    if m.auc.is_some() || published.auc.is_some() {
+        t.add_row(vec![
+            Cell::new("ROC AUC"),
+            Cell::new(fmt_opt(m.auc)),
+            Cell::new(fmt_opt(published.auc)),
+        ]);
+    }
+    t.add_row(vec![
+        Cell::new("loss"),
+        Cell::new(format!("{:.4}", m.loss)),
+        Cell::new(fmt_opt(published.loss)),
+    ]);
+    println!("Test split: {} examples", m.n);
+    println!("{t}");
+    Ok(())
+}
+
+/// What `train` prints at the end.
+pub fn print_train_outcome(recipe: &Recipe, o: &TrainOutcome, json: bool) -> Result<()> {
+    if json {
+        let v = json!({
+            "run_dir": o.dir,
+            "epochs_run": o.epochs_run,
+            "train_seconds": o.train_seconds,
+            "train_size": o.sizes.0,
+            "validation_size": o.sizes.1,
+            "test_size": o.sizes.2,
+            "parameters": o.parameters,
+            "test": o.test,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).context("serialising outcome")?
+        );
+        return Ok(());
+    }
+    println!(
+        "Trained {} for {} epochs in {:.1}s ({} train / {} validation examples, {} parameters).",
+        recipe.name, o.epochs_run, o.train_seconds, o.sizes.0, o.sizes.1, o.parameters
+    );
+    if let Some(m) = &o.test {
+        print_test_metrics(recipe, m, false)?;
+    }
+    println!("Run saved in {}", o.dir.display());
+    Ok(())
+}
+
+/// One row per input: label and probability.
+pub fn print_predictions(
+    run: &Run,
+    texts: &[String],
+    preds: &Predictions,
+    json: bool,
+) -> Result<()> {
+    let classes = run.class_names();
+    let c = preds.n_classes;
+    let rows: Vec<(usize, f32, &[f32])> = (0..texts.len())
+        .map(|i| {
+            let p = &preds.probs[i * c..(i + 1) * c];
+            let (best, prob) = p
+                .iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, f32::MIN),
+                    |acc, (k, v)| if v > acc.1 { (k, v) } else { acc },
+                );
+            (best, prob, p)
+        })
+        .collect();
+    let name = |k: usize| classes.get(k).cloned().unwrap_or_else(|| k.to_string());
+    if json {
+        for (text, (best, prob, p)) in texts.iter().zip(&rows) {
+            let probs: serde_json::Map<String, serde_json::Value> = p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (name(k), json!(v)))
+                .collect();
+            println!(
+                "{}",
+                json!({"text": text, "label": name(*best), "probability": prob, "probabilities": probs})
+            );
+        }
+        return Ok(());
+    }
+    let mut t = table(&["#", "label", "probability", "text"]);
+    for (i, (text, (best, prob, _))) in texts.iter().zip(&rows).enumerate() {
+        let shown: String = if text.chars().count() > 70 {
+            text.chars().take(67).chain("...".chars()).collect()
+        } else {
+            text.clone()
+        };
+        t.add_row(vec![
+            Cell::new(i + 1),
+            Cell::new(name(*best)),
+            Cell::new(format!("{prob:.4}")).set_alignment(CellAlignment::Right),
+            Cell::new(shown),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// Keras-style summary of a recipe's model.
+pub fn print_summary(
+    recipe: &Recipe,
+    from: &str,
+    vocab: usize,
+    maxlen: usize,
+    json: bool,
+) -> Result<()> {
+    let vocab = recipe.text.num_words.unwrap_or(vocab);
+    let maxlen = recipe.text.maxlen.unwrap_or(maxlen);
+    let spec = recipe.model.clone().with_vocab_size(vocab);
+    let summary = spec
+        .summary(maxlen)
+        .with_context(|| format!("summarising {from}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("serialising summary")?
+        );
+    } else {
+        println!("Model: \"{}\" (sequence length {maxlen})", recipe.name);
+        println!("{summary}");
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The crate's error type: every variant names the file, line, column, field or URL involved.
+//!
+//! ```
+//! use textrnn_data::Error;
+//! let e = Error::InvalidLabel {
+//!     path: "train.csv".into(),
+//!     line: 7,
+//!     value: "maybe".into(),
+//!     allowed: vec!["neg".into(), "pos".into()],
+//! };
+//! assert_eq!(e.to_string(), "train.csv:7: label \"maybe\" is not one of [\"neg\", \"pos\"]");
+//! ```
+
+use std::path::PathBuf;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong while finding, downloading or parsing a corpus.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The CSV reader failed (bad quoting, invalid UTF-8, ...).
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line where the record starts (0 when unknown).
+        line: u64,
+        /// What the csv crate reported.
+        message: String,
+    },
+
+    /// A row has a different number of fields than the header (or the first row).
+    #[error("{}:{line}: ragged row: expected {expected} fields, found {found}", path.display())]
+    RaggedRow {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line of the offending record.
+        line: u64,
+        /// Number of fields in the header / first record.
+        expected: u64,
+        /// Number of fields in this record.
+        found: u64,
+    },
+
+    /// A record of a fixed-layout file (AG News) has the wrong number of fields.
+    #[error("{}:{line}: expected {expected}, found {found} field(s)", path.display())]
+    FieldCount {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the record.
+        line: u64,
+        /// What the layout requires, e.g. `3 fields (class, title, description)`.
+        expected: String,
+        /// Number of fields found.
+        found: usize,
+    },
+
+    /// A required column is missing from the header (or a JSON object lacks the field).
+    #[error("{}:{line}: missing column {column:?} (found: {available})", path.display())]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (1 for a CSV header).
+        line: u64,
+        /// The column that was asked for.
+        column: String,
+        /// The columns that exist, comma separated.
+        available: String,
+    },
+
+    /// A line of a JSONL file is not a JSON object, or a field has the wrong type.
+    #[error("{}:{line}: invalid JSON line: {message}", path.display())]
+    Json {
+        /// The JSONL file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A label value is not one of the allowed class names.
+    #[error("{}:{line}: label {value:?} is not one of {allowed:?}", path.display())]
+    InvalidLabel {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The offending value.
+        value: String,
+        /// The allowed values.
+        allowed: Vec<String>,
+    },
+
+    /// A record has an empty (or whitespace-only) text or label.
+    #[error("{}:{line}: empty value in column {column:?}", path.display())]
+    EmptyField {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The text or label column.
+        column: String,
+    },
+
+    /// A parquet file could not be read or lacks the expected columns.
+    #[error("{}: parquet: {message}", path.display())]
+    Parquet {
+        /// The parquet file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// An archive or directory lacks parts of the expected layout.
+    #[error("{source_name}: not a complete IMDB corpus, missing {}", missing.join(", "))]
+    IncompleteCorpus {
+        /// The tarball or directory that was read.
+        source_name: String,
+        /// The missing parts, e.g. `aclImdb/test/neg/*.txt`.
+        missing: Vec<String>,
+    },
+
+    /// An HTTP transfer failed (connection, HTTP status, ...).
+    #[error("download of {url} failed: {message}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// HTTP status or transport error.
+        message: String,
+    },
+
+    /// The server closed the connection before sending the announced `Content-Length`.
+    #[error("download of {url} truncated: received {received} of {expected} bytes")]
+    Truncated {
+        /// The URL.
+        url: String,
+        /// The announced length.
+        expected: u64,
+        /// Bytes actually received.
+        received: u64,
+    },
+
+    /// A downloaded or cached file does not have the expected sha256.
+    #[error("checksum mismatch for {url}: expected sha256 {expected}, got {actual}")]
+    Checksum {
+        /// The URL (or cached path) the data came from.
+        url: String,
+        /// The expected hex digest.
+        expected: String,
+        /// The digest of what arrived.
+        actual: String,
+    },
+
+    /// A Hugging Face Hub operation failed.
+    #[error("Hugging Face Hub dataset {repo} (file {file}): {message}")]
+    Hub {
+        /// Dataset id, e.g. `stanfordnlp/imdb`.
+        repo: String,
+        /// Repository path of the file (or `*` for a listing).
+        file: String,
+        /// The hub client's message.
+        message: String,
+    },
+
+    /// No source could supply the corpus; the message lists every attempt and every way to supply it.
+    #[error("could not load {corpus}:\n{}\nTo supply the data:\n{}", tried.iter().map(|t| format!("  - tried {t}")).collect::<Vec<_>>().join("\n"), how.iter().map(|h| format!("  - {h}")).collect::<Vec<_>>().join("\n"))]
+    NotFound {
+        /// Corpus name, e.g. `IMDB`.
+        corpus: String,
+        /// Each source tried and why it failed.
+        tried: Vec<String>,
+        /// Every way to supply the data.
+        how: Vec<String>,
+    },
+
+    /// A configuration value is invalid.
+    #[error("invalid data config field `{field}`: {message}")]
+    Config {
+        /// The field, e.g. `delimiter`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Invalid arguments to a split function (fractions out of range, ...).
+    #[error("invalid split: {0}")]
+    Split(String),
+
+    /// A dataset's parts are inconsistent (lengths or label range).
+    #[error("invalid dataset: {0}")]
+    Dataset(String),
+
+    /// A bundled manifest in `datasets/` does not parse.
+    #[error("manifest datasets/{name}.toml: {message}")]
+    Manifest {
+        /// Manifest name, e.g. `imdb`.
+        name: String,
+        /// The TOML parser's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Converts a csv error into [`Error::RaggedRow`] or [`Error::Csv`], keeping its position.
+    pub fn csv(path: impl Into<PathBuf>, err: csv::Error) -> Self {
+        let path = path.into();
+        let line = err.position().map(|p| p.line()).unwrap_or(0);
+        match err.kind() {
+            csv::ErrorKind::UnequalLengths {
+                pos,
+                expected_len,
+                len,
+            } => Error::RaggedRow {
+                path,
+                line: pos.as_ref().map(|p| p.line()).unwrap_or(line),
+                expected: *expected_len,
+                found: *len,
+            },
+            csv::ErrorKind::Io(e) => Error::Io {
+                path,
+                source: std::io::Error::new(e.kind(), e.to_string()),
+            },
+            _ => Error::Csv {
+                path,
+                line,
+                message: err.to_string(),
+            },
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The interface every text classifier exposes to the training loop.
+//!
+//! A classifier maps a batch of token ids `(batch, seq_len)` (`u32`) to logits `(batch, C)` where
+//! `C = 1` for a sigmoid (binary) output and `C = n_classes` for a softmax output. Probabilities
+//! are obtained with [`Output::probabilities`]; losses live in `textrnn-train`.
+//!
+//! ```
+//! use textrnn_models::{Mode, Output};
+//! use rand_chacha::{ChaCha8Rng, rand_core::SeedableRng};
+//! let mut rng = ChaCha8Rng::seed_from_u64(7);
+//! let training = Mode::Train(&mut rng);
+//! assert!(training.is_train());
+//! assert_eq!(Output::Softmax(4).n_classes(), 4);
+//! ```
+
+use candle_core::{Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+/// Whether a forward pass is for training (dropout active, driven by a seeded RNG) or evaluation.
+pub enum Mode<'a> {
+    /// Inference: dropout is the identity, nothing random happens.
+    Eval,
+    /// Training: dropout masks are drawn from this seeded generator.
+    Train(&'a mut ChaCha8Rng),
+}
+
+impl Mode<'_> {
+    /// True when dropout should be applied.
+    pub fn is_train(&self) -> bool {
+        matches!(self, Mode::Train(_))
+    }
+
+    /// The random generator in training mode, `None` in evaluation.
+    pub fn rng(&mut self) -> Option<&mut ChaCha8Rng> {
+        match self {
+            Mode::Eval => None,
+            Mode::Train(rng) => Some(rng),
+        }
+    }
+}
+
+/// The activation of the output layer, which decides the loss and how logits become probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Output {
+    /// One logit per example; `p = sigmoid(logit)` is the probability of class 1.
+    Sigmoid,
+    /// One logit per class; probabilities by softmax.
+    Softmax(usize),
+}
+
+impl Output {
+    /// Number of classes the output distinguishes (2 for a sigmoid output).
+    pub fn n_classes(&self) -> usize {
+        match self {
+            Output::Sigmoid => 2,
+            Output::Softmax(n) => *n,
+        }
+    }
+
+    /// Class probabilities `(batch, n_classes)` from logits; a sigmoid output gives `[1 - p, p]`.
+    pub fn probabilities(&self, logits: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Output::Sigmoid => {
+                let p = candle_nn::ops::sigmoid(logits)?;
+                let q = p.affine(-1.0, 1.0)?;
+                Tensor::cat(&[&q, &p], 1)
+            }
+            Output::Softmax(_) => candle_nn::ops::softmax_last_dim(logits),
+        }
+    }
+}
+
+/// A model that turns token ids into logits; what `textrnn-train` trains and evaluates.
+pub trait Classifier {
+    /// Logits `(batch, C)` for token ids `(batch, seq_len)` of dtype `u32`.
+    fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor>;
+
+    /// The output activation (decides the loss).
+    fn output(&self) -> Output;
+
+    /// The trainable variables, in a stable order (used by optimizers and weight snapshots).
+    fn vars(&self) -> Vec<Var>;
+}

@@ -1,0 +1,239 @@
+//! One recurrent layer API for every cell (LSTM, GRU), direction (forward, bidirectional
+//! concat) and position in a stack.
+//!
+//! For each direction, with input `x` `(B, T, F)` and `G` gates (LSTM 4: i, f, c, o; GRU 3: z, r, h):
+//! 1. training only: `x ← x ⊙ m_in`, `m_in` `(B, 1, F)` a scaled keep mask (`dropout`) fixed
+//!    across time;
+//! 2. `xproj = x @ kernel + b_in` `(B, T, G·u)` in one matmul for the whole sequence
+//!    (LSTM `b_in = bias`; GRU `b_in = bias[0]`);
+//! 3. training only: a scaled keep mask `(B, u)` (`recurrent_dropout`) fixed across time;
+//! 4. the recurrence `crate::recurrent::{lstm_sequence, gru_sequence}` from zero states, the
+//!    backward direction with `reverse = true`, the `(B, T)` padding mask passed through.
+//!
+//! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
+//! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
+//! final states, masked steps carrying the state). Masks are drawn in order forward input,
+//! forward recurrent, backward input, backward recurrent.
+//!
+//! Parameters (Keras), under `forward.` / `backward.` when bidirectional:
+//! LSTM `kernel` `(F, 4u)` glorot-uniform, `recurrent_kernel` `(u, 4u)` orthogonal, `bias` `(4u)`
+//! zeros with ones in the forget slice; GRU `kernel` `(F, 3u)`, `recurrent_kernel` `(u, 3u)`,
+//! `bias` `(2, 3u)` zeros (row 0 input, row 1 recurrent). Count per direction:
+//! LSTM `4u(F + u + 1)`, GRU `3u(F + u + 2)`.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use candle_nn::VarBuilder;
+//! use textrnn_models::{GruSpec, Mode, RecurrentSpec};
+//! let cell = RecurrentSpec::Gru(GruSpec { units: 5, dropout: 0.0, recurrent_dropout: 0.0, return_sequences: true, reset_after: true });
+//! let layer = textrnn_models::recurrent_layer(3, &cell, true, VarBuilder::zeros(DType::F32, &Device::Cpu))?;
+//! let x = Tensor::zeros((2, 7, 3), DType::F32, &Device::Cpu)?;
+//! assert_eq!(layer.forward_t(&x, None, &mut Mode::Eval)?.dims(), &[2, 7, 10]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+
+use crate::error::Result;
+use crate::init::{Initializer, ParamSpec};
+use crate::layers::dropout::keep_mask;
+use crate::spec::RecurrentSpec;
+use crate::Mode;
+
+/// The cell kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Lstm,
+    Gru,
+}
+
+/// Weights of one direction (Keras layout).
+#[derive(Debug, Clone)]
+struct DirectionWeights {
+    kernel: Tensor,
+    recurrent_kernel: Tensor,
+    /// LSTM `(4u)`, GRU `(2, 3u)`.
+    bias: Tensor,
+    reverse: bool,
+}
+
+/// A (possibly bidirectional) LSTM or GRU layer.
+#[derive(Debug, Clone)]
+pub struct Recurrent {
+    cell: Cell,
+    units: usize,
+    dropout: f64,
+    recurrent_dropout: f64,
+    return_sequences: bool,
+    directions: Vec<DirectionWeights>,
+}
+
+/// Declared parameters of one direction (local names).
+fn cell_params(prefix: &str, in_dim: usize, cell: &RecurrentSpec) -> Vec<ParamSpec> {
+    let u = cell.units();
+    let g = cell.gates() * u;
+    let bias = match cell {
+        RecurrentSpec::Lstm(_) => ParamSpec::new(
+            format!("{prefix}bias"),
+            vec![g],
+            Initializer::LstmBias { units: u },
+        ),
+        RecurrentSpec::Gru(_) => {
+            ParamSpec::new(format!("{prefix}bias"), vec![2, g], Initializer::Zeros)
+        }
+    };
+    vec![
+        ParamSpec::new(
+            format!("{prefix}kernel"),
+            vec![in_dim, g],
+            Initializer::GlorotUniform,
+        ),
+        ParamSpec::new(
+            format!("{prefix}recurrent_kernel"),
+            vec![u, g],
+            Initializer::Orthogonal,
+        ),
+        bias,
+    ]
+}
+
+fn prefixes(bidirectional: bool) -> &'static [&'static str] {
+    if bidirectional {
+        &["forward.", "backward."]
+    } else {
+        &[""]
+    }
+}
+
+/// Declared parameters (local names), forward direction first.
+pub(crate) fn params(in_dim: usize, cell: &RecurrentSpec, bidirectional: bool) -> Vec<ParamSpec> {
+    prefixes(bidirectional)
+        .iter()
+        .flat_map(|p| cell_params(p, in_dim, cell))
+        .collect()
+}
+
+/// Builds a recurrent layer on `in_dim` input features; `bidirectional` adds a backward
+/// direction whose outputs are concatenated after the forward ones.
+pub fn recurrent_layer(
+    in_dim: usize,
+    cell: &RecurrentSpec,
+    bidirectional: bool,
+    vb: VarBuilder,
+) -> Result<Recurrent> {
+    let mut directions = Vec::new();
+    for (d, prefix) in prefixes(bidirectional).iter().enumerate() {
+        let decl = cell_params(prefix, in_dim, cell);
+        let mut t = super::get_all(&decl, &vb)?.into_iter();
+        directions.push(DirectionWeights {
+            kernel: super::next(&mut t, "recurrent")?,
+            recurrent_kernel: super::next(&mut t, "recurrent")?,
+            bias: super::next(&mut t, "recurrent")?,
+            reverse: d == 1,
+        });
+    }
+    Ok(Recurrent {
+        cell: match cell {
+            RecurrentSpec::Lstm(_) => Cell::Lstm,
+            RecurrentSpec::Gru(_) => Cell::Gru,
+        },
+        units: cell.units(),
+        dropout: cell.dropout(),
+        recurrent_dropout: cell.recurrent_dropout(),
+        return_sequences: cell.return_sequences(),
+        directions,
+    })
+}
+
+impl Recurrent {
+    /// Output width `d·u`.
+    pub fn output_dim(&self) -> usize {
+        self.units * self.directions.len()
+    }
+
+    /// Whether the layer returns `(B, T, d·u)` rather than `(B, d·u)`.
+    pub fn return_sequences(&self) -> bool {
+        self.return_sequences
+    }
+
+    /// `x` `(B, T, F)`, optional padding `mask` `(B, T)` (1 = real step) → `(B, T, d·u)` or `(B, d·u)`.
+    pub fn forward_t(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t, f) = x.dims3()?;
+        if t == 0 {
+            candle_core::bail!("recurrent layer: empty sequence");
+        }
+        let u = self.units;
+        let (dtype, dev) = (x.dtype(), x.device());
+        let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
+        let mut outs = Vec::with_capacity(self.directions.len());
+        for dir in &self.directions {
+            let (in_mask, rec_mask) = match mode.rng() {
+                Some(rng) => {
+                    let m_in = if self.dropout > 0.0 {
+                        Some(keep_mask(rng, &[b, 1, f], self.dropout, dtype, dev)?)
+                    } else {
+                        None
+                    };
+                    let m_rec = if self.recurrent_dropout > 0.0 {
+                        Some(keep_mask(rng, &[b, u], self.recurrent_dropout, dtype, dev)?)
+                    } else {
+                        None
+                    };
+                    (m_in, m_rec)
+                }
+                None => (None, None),
+            };
+            let xin = match &in_mask {
+                Some(m) => x.broadcast_mul(m)?,
+                None => x.clone(),
+            };
+            let g = dir.kernel.dim(1)?;
+            let xw = xin.reshape((b * t, f))?.matmul(&dir.kernel)?;
+            let h0 = Tensor::zeros((b, u), dtype, dev)?;
+            let out = match self.cell {
+                Cell::Lstm => {
+                    let xproj = xw.broadcast_add(&dir.bias)?.reshape((b, t, g))?;
+                    crate::recurrent::lstm_sequence(
+                        &xproj,
+                        &dir.recurrent_kernel,
+                        &h0,
+                        &h0,
+                        mask.as_ref(),
+                        rec_mask.as_ref(),
+                        dir.reverse,
+                    )?
+                }
+                Cell::Gru => {
+                    let xproj = xw.broadcast_add(&dir.bias.get(0)?)?.reshape((b, t, g))?;
+                    crate::recurrent::gru_sequence(
+                        &xproj,
+                        &dir.recurrent_kernel,
+                        &dir.bias.get(1)?,
+                        &h0,
+                        mask.as_ref(),
+                        rec_mask.as_ref(),
+                        dir.reverse,
+                    )?
+                }
+            };
+            let out = if self.return_sequences {
+                out
+            } else {
+                let last = if dir.reverse { 0 } else { t - 1 };
+                out.narrow(1, last, 1)?.squeeze(1)?
+            };
+            outs.push(out);
+        }
+        let dim = if self.return_sequences { 2 } else { 1 };
+        match outs.len() {
+            1 => Ok(outs.swap_remove(0)),
+            _ => Tensor::cat(&outs, dim),
+        }
+    }
+}

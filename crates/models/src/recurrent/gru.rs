@@ -1,0 +1,449 @@
+//! Fused CPU GRU (Keras `reset_after`): a candle `CustomOp3` running the whole recurrence.
+//!
+//! Inputs: `arg1 = xproj (B,T,3u)`, `arg2 = [w_hh; b_hh] (u+1,3u)` (built with `Tensor::cat`
+//! under autograd, so `b_hh` gets its gradient through the cat), `arg3 = aux`, the flat
+//! `[h0 (B·u) | mask (B·T), if any | rec_dropout (B·u), if any]` (gradient: `dh0`, zeros elsewhere).
+//! Output: the hidden states `(B,T,u)`. When training the op also keeps `z, r, n, hi_h`
+//! `(B,T,4u)` for backward; `h_{t-1}` is read back from the output.
+//!
+//! Forward, per visited step and batch chunk: `Z = (H ⊙ RD) · W` (one GEMM `(nb,u)·(u,3u)`), then
+//! one fused pass per row: `hi = Z + b`, `z = σ(x_z + hi_z)`, `r = σ(x_r + hi_r)`,
+//! `n = tanh(x_h + r hi_h)`, `h' = n + z (h - n)`, `h = m h' + (1-m) h`.
+//!
+//! Backward, with `dh` the carried gradient plus `dout_t` and `dh' = m dh`:
+//! `dz = dh' (h_{t-1} - n) z(1-z)`, `dn = dh' (1-z)(1-n²)`, `dr = dn hi_h r(1-r)`;
+//! `dxproj_t = [dz, dr, dn]`, `dhi_t = [dz, dr, dn r]`; `dh ← (1-m) dh + dh' z + (dhi · Wᵀ) ⊙ rd`.
+//! Finally `[dW; db] = [h_{t-1} ⊙ rd, 1]ᵀ · dhi`, one `(u+1, B·T)·(B·T, 3u)` GEMM whose last row is
+//! the bias gradient.
+
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+
+use super::kernels::{
+    add_into, add_mul, build_aux, cpu_slice, gemm_threads, mat, mat_mut, matmul, mul_into,
+    rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order, to_vec,
+    transpose, with_slice, Dims, Mat, MatMut, Real,
+};
+
+simd_kernel! {
+    /// One row of one step: gates from `x` and `zr + bias`, `h` updated in place, `z, r, n, hi_h`
+    /// written to `save`.
+    fn gru_cell_fwd<T>(m: T, x: &[T], zr: &[T], bias: &[T], h: &mut [T], save: &mut [T]) {
+        let u = h.len();
+        let keep = T::ONE - m;
+        let (xz, xr, xh) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u]);
+        let (zz, zrr, zh) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u]);
+        let (bz, br, bh) = (&bias[..u], &bias[u..2 * u], &bias[2 * u..3 * u]);
+        let (sz, rest) = save[..4 * u].split_at_mut(u);
+        let (sr, rest) = rest.split_at_mut(u);
+        let (sn, sh) = rest.split_at_mut(u);
+        let (sn, sh) = (&mut sn[..u], &mut sh[..u]);
+        for j in 0..u {
+            let hh = zh[j] + bh[j];
+            let z = (xz[j] + zz[j] + bz[j]).sigmoid();
+            let r = (xr[j] + zrr[j] + br[j]).sigmoid();
+            let n = (xh[j] + r * hh).tanh_();
+            let hn = n + z * (h[j] - n);
+            sz[j] = z;
+            sr[j] = r;
+            sn[j] = n;
+            sh[j] = hh;
+            h[j] = m * hn + keep * h[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// One row of one backward step: `dx` (xproj gradient) and `dhi` (recurrent pre-activation
+    /// gradient) from the carried `dh` plus `dout`; leaves `(1-m) dh + m dh z` in `dh`.
+    fn gru_cell_bwd<T>(m: T, save: &[T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T], dhi: &mut [T]) {
+        let u = dh.len();
+        let keep = T::ONE - m;
+        let one = T::ONE;
+        let (sz, sr, sn, sh) = (&save[..u], &save[u..2 * u], &save[2 * u..3 * u], &save[3 * u..4 * u]);
+        let (hp, dout) = (&hp[..u], &dout[..u]);
+        let (dxz, rest) = dx[..3 * u].split_at_mut(u);
+        let (dxr, dxh) = rest.split_at_mut(u);
+        let dxh = &mut dxh[..u];
+        let (dhz, rest) = dhi[..3 * u].split_at_mut(u);
+        let (dhr, dhh) = rest.split_at_mut(u);
+        let dhh = &mut dhh[..u];
+        for j in 0..u {
+            let (z, r, n, hh) = (sz[j], sr[j], sn[j], sh[j]);
+            let dht = dh[j] + dout[j];
+            let dhn = m * dht;
+            let dzp = dhn * (hp[j] - n) * z * (one - z);
+            let dnp = dhn * (one - z) * (one - n * n);
+            let drp = dnp * hh * r * (one - r);
+            dxz[j] = dzp;
+            dxr[j] = drp;
+            dxh[j] = dnp;
+            dhz[j] = dzp;
+            dhr[j] = drp;
+            dhh[j] = dnp * r;
+            dh[j] = keep * dht + dhn * z;
+        }
+    }
+}
+
+/// What forward keeps for backward (training only): `z, r, n, hi_h` per step.
+struct Saved {
+    gates: CpuStorage,
+}
+
+/// The fused GRU op (see the module header).
+pub(crate) struct GruOp {
+    dims: Dims,
+    train: bool,
+    saved: Mutex<Option<Saved>>,
+}
+
+/// Fused GRU entry point (shapes already checked by the caller).
+pub(crate) fn gru_fused(
+    xproj: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let (b, t, _) = xproj.dims3()?;
+    let u = h0.dim(1)?;
+    let aux = build_aux(xproj, &[h0], mask, rd)?;
+    let xproj = xproj.contiguous()?;
+    let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
+    let train = xproj.track_op() || wb.track_op() || aux.track_op();
+    let op = GruOp {
+        dims: Dims {
+            b,
+            t,
+            u,
+            has_mask: mask.is_some(),
+            has_rd: rd.is_some(),
+            reverse,
+        },
+        train,
+        saved: Mutex::new(None),
+    };
+    if train {
+        xproj.apply_op3(&wb, &aux, op)
+    } else {
+        xproj.apply_op3_no_bwd(&wb, &aux, &op)
+    }
+}
+
+struct FwdChunk<'a, T> {
+    x: &'a [T],
+    h0: &'a [T],
+    mask: Option<&'a [T]>,
+    rd: Option<&'a [T]>,
+    out: &'a mut [T],
+    save: Option<&'a mut [T]>,
+}
+
+fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
+    let (t_len, u) = (d.t, d.u);
+    let g3 = 3 * u;
+    let (w, bias) = wb.split_at(u * g3);
+    let nb = ch.h0.len() / u;
+    let mut h = ch.h0.to_vec();
+    let mut hin = if ch.rd.is_some() {
+        vec![T::ZERO; nb * u]
+    } else {
+        Vec::new()
+    };
+    let mut zb = vec![T::ZERO; nb * g3];
+    let mut scratch = vec![T::ZERO; 4 * u];
+    let out = ch.out;
+    let mut save = ch.save;
+    for s in step_order(t_len, d.reverse) {
+        let a: &[T] = match ch.rd {
+            Some(rd) => {
+                mul_into(&mut hin, &h, rd);
+                &hin
+            }
+            None => &h,
+        };
+        matmul(
+            mat_mut(&mut zb, nb, g3),
+            false,
+            mat(a, nb, u),
+            mat(w, u, g3),
+            1,
+        );
+        for r in 0..nb {
+            let row = r * t_len + s;
+            let m = ch.mask.map_or(T::ONE, |m| m[row]);
+            let hr = &mut h[r * u..(r + 1) * u];
+            let sv = match save.as_mut() {
+                Some(g) => &mut g[row * 4 * u..(row + 1) * 4 * u],
+                None => &mut scratch[..],
+            };
+            gru_cell_fwd(
+                m,
+                &ch.x[row * g3..(row + 1) * g3],
+                &zb[r * g3..(r + 1) * g3],
+                bias,
+                hr,
+                sv,
+            );
+            out[row * u..(row + 1) * u].copy_from_slice(hr);
+        }
+    }
+}
+
+struct BwdChunk<'a, T> {
+    h0: &'a [T],
+    mask: Option<&'a [T]>,
+    rd: Option<&'a [T]>,
+    h_out: &'a [T],
+    gates: &'a [T],
+    dout: &'a [T],
+    dx: &'a mut [T],
+    dhi: &'a mut [T],
+    hin: &'a mut [T],
+    dh0: &'a mut [T],
+}
+
+fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
+    let (t_len, u) = (d.t, d.u);
+    let g3 = 3 * u;
+    let u1 = u + 1;
+    let nb = ch.h0.len() / u;
+    let steps = step_order(t_len, d.reverse);
+    let mut dh = vec![T::ZERO; nb * u];
+    let mut dhin = vec![T::ZERO; nb * u];
+    let w_t = mat(w_t, g3, u);
+    for k in (0..steps.len()).rev() {
+        let s = steps[k];
+        let prev = k.checked_sub(1).map(|p| steps[p]);
+        for r in 0..nb {
+            let row = r * t_len + s;
+            let hp = match prev {
+                Some(q) => {
+                    let pr = r * t_len + q;
+                    &ch.h_out[pr * u..(pr + 1) * u]
+                }
+                None => &ch.h0[r * u..(r + 1) * u],
+            };
+            let hin_row = &mut ch.hin[row * u1..(row + 1) * u1];
+            match ch.rd {
+                Some(rd) => mul_into(&mut hin_row[..u], hp, &rd[r * u..(r + 1) * u]),
+                None => hin_row[..u].copy_from_slice(hp),
+            }
+            hin_row[u] = T::ONE;
+            let m = ch.mask.map_or(T::ONE, |m| m[row]);
+            gru_cell_bwd(
+                m,
+                &ch.gates[row * 4 * u..(row + 1) * 4 * u],
+                hp,
+                &ch.dout[row * u..(row + 1) * u],
+                &mut dh[r * u..(r + 1) * u],
+                &mut ch.dx[row * g3..(row + 1) * g3],
+                &mut ch.dhi[row * g3..(row + 1) * g3],
+            );
+        }
+        let dz = Mat {
+            data: &ch.dhi[s * g3..],
+            rows: nb,
+            cols: g3,
+            rs: t_len * g3,
+            cs: 1,
+        };
+        matmul(mat_mut(&mut dhin, nb, u), false, dz, w_t, 1);
+        match ch.rd {
+            Some(rd) => add_mul(&mut dh, &dhin, rd),
+            None => add_into(&mut dh, &dhin),
+        }
+    }
+    ch.dh0.copy_from_slice(&dh);
+}
+
+fn lock_err<E>(_: E) -> candle_core::Error {
+    candle_core::Error::Msg("fused gru: poisoned lock".into())
+}
+
+impl GruOp {
+    fn fwd<T: Real>(&self, x: &[T], wb: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
+        if x.len() != b * t * 3 * u || wb.len() != (u + 1) * 3 * u {
+            candle_core::bail!("fused gru: unexpected input sizes");
+        }
+        let aux = d.aux(aux, false)?;
+        let mut out = vec![T::ZERO; b * t * u];
+        let mut gates = if self.train {
+            vec![T::ZERO; b * t * 4 * u]
+        } else {
+            Vec::new()
+        };
+        let rows = rows_per_chunk(b);
+        let xs = split(x, t * 3 * u, rows);
+        let n = xs.len();
+        let saves: Vec<Option<&mut [T]>> = if self.train {
+            split_mut(&mut gates, t * 4 * u, rows)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            (0..n).map(|_| None).collect()
+        };
+        let chunks: Vec<FwdChunk<'_, T>> = xs
+            .into_iter()
+            .zip(split(aux.h0, u, rows))
+            .zip(split_opt(aux.mask, t, rows, n))
+            .zip(split_opt(aux.rd, u, rows, n))
+            .zip(split_mut(&mut out, t * u, rows))
+            .zip(saves)
+            .map(|(((((x, h0), mask), rd), out), save)| FwdChunk {
+                x,
+                h0,
+                mask,
+                rd,
+                out,
+                save,
+            })
+            .collect();
+        run_chunks(chunks, |ch| fwd_chunk(d, wb, ch));
+        if self.train {
+            *self.saved.lock().map_err(lock_err)? = Some(Saved {
+                gates: T::to_cpu_storage_owned(gates),
+            });
+        }
+        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
+    }
+
+    fn bwd_t<T: Real>(
+        &self,
+        wb: &Tensor,
+        aux: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
+        let (g3, u1) = (3 * u, u + 1);
+        let saved = self.saved.lock().map_err(lock_err)?;
+        let Some(saved) = saved.as_ref() else {
+            candle_core::bail!("fused gru: backward called without saved activations");
+        };
+        let gates = saved.gates.as_slice::<T>()?;
+        let wb_v = to_vec::<T>(wb)?;
+        let w_t = transpose(&wb_v[..u * g3], u, g3);
+        let aux_v = to_vec::<T>(aux)?;
+        let a = d.aux(&aux_v, false)?;
+        let mut dx = vec![T::ZERO; b * t * g3];
+        let mut dhi = vec![T::ZERO; b * t * g3];
+        let mut hin = vec![T::ZERO; b * t * u1];
+        let mut daux = vec![T::ZERO; aux_v.len()];
+        with_slice::<T, _>(res, |h_out| {
+            with_slice::<T, _>(grad, |dout| {
+                let rows = rows_per_chunk(b);
+                let hs = split(a.h0, u, rows);
+                let n = hs.len();
+                let dh0 = &mut daux[..b * u];
+                let chunks: Vec<BwdChunk<'_, T>> = hs
+                    .into_iter()
+                    .zip(split_opt(a.mask, t, rows, n))
+                    .zip(split_opt(a.rd, u, rows, n))
+                    .zip(split(h_out, t * u, rows))
+                    .zip(split(gates, t * 4 * u, rows))
+                    .zip(split(dout, t * u, rows))
+                    .zip(split_mut(&mut dx, t * g3, rows))
+                    .zip(split_mut(&mut dhi, t * g3, rows))
+                    .zip(split_mut(&mut hin, t * u1, rows))
+                    .zip(split_mut(dh0, u, rows))
+                    .map(
+                        |(((((((((h0, mask), rd), h_out), gates), dout), dx), dhi), hin), dh0)| {
+                            BwdChunk {
+                                h0,
+                                mask,
+                                rd,
+                                h_out,
+                                gates,
+                                dout,
+                                dx,
+                                dhi,
+                                hin,
+                                dh0,
+                            }
+                        },
+                    )
+                    .collect();
+                run_chunks(chunks, |ch| bwd_chunk(d, &w_t, ch));
+            })
+        })??;
+        // [dW; db] = [Hin, 1]ᵀ · dHi over all B·T rows at once.
+        let mut dwb = vec![T::ZERO; u1 * g3];
+        let hin_t = Mat {
+            data: &hin,
+            rows: u1,
+            cols: b * t,
+            rs: 1,
+            cs: u1,
+        };
+        matmul(
+            MatMut {
+                data: &mut dwb,
+                rows: u1,
+                cols: g3,
+                rs: g3,
+                cs: 1,
+            },
+            false,
+            hin_t,
+            mat(&dhi, b * t, g3),
+            gemm_threads(),
+        );
+        let dev = res.device();
+        Ok((
+            Tensor::from_vec(dx, (b, t, g3), dev)?,
+            Tensor::from_vec(dwb, (u1, g3), dev)?,
+            Tensor::from_vec(daux, aux_v.len(), dev)?,
+        ))
+    }
+}
+
+impl CustomOp3 for GruOp {
+    fn name(&self) -> &'static str {
+        "textrnn-fused-gru"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        match s1 {
+            CpuStorage::F32(_) => {
+                self.fwd::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+            }
+            CpuStorage::F64(_) => {
+                self.fwd::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+            }
+            _ => candle_core::bail!("fused gru: only f32 and f64 are supported"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        _xproj: &Tensor,
+        wb: &Tensor,
+        aux: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dx, dwb, daux) = match res.dtype() {
+            candle_core::DType::F32 => self.bwd_t::<f32>(wb, aux, res, grad_res)?,
+            candle_core::DType::F64 => self.bwd_t::<f64>(wb, aux, res, grad_res)?,
+            dt => candle_core::bail!("fused gru: unsupported dtype {dt:?}"),
+        };
+        Ok((Some(dx), Some(dwb), Some(daux)))
+    }
+}

@@ -1,0 +1,418 @@
+//! Shared building blocks of the fused CPU recurrences: the float trait, fast activations, the
+//! strided GEMM wrapper around the `gemm` crate, slice access to candle storages and the batch
+//! split across rayon threads.
+//!
+//! - `exp` (f32) is a Cephes-style degree-6 polynomial on `x - n ln 2` scaled by `2^n`
+//!   (relative error about 2e-7 on the clamped range `[-87, 88]`); `sigmoid(x) = 1 / (1 + e^-x)`,
+//!   `tanh(x) = (1 - e^-2x) / (1 + e^-2x)` on `|x| ≤ 9` (absolute error about 1e-7). Branch-free so
+//!   the cell loops vectorise; f64 uses the exact `std` functions (gradient checks).
+//! - [`matmul`]: `C (m, n) = [C +] A (m, k) · B (k, n)` where every matrix is a slice plus row and
+//!   column strides, bounds-checked before the `gemm` call.
+//! - [`simd_kernel!`] compiles a kernel twice, plain and with `avx2,fma` enabled, and picks the
+//!   AVX2 copy at run time when the CPU has it (the workspace builds for baseline x86-64).
+
+use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, WithDType};
+use rayon::prelude::*;
+
+/// A float the fused kernels run on (f32 fast path, f64 for exact gradient checks).
+pub(crate) trait Real: WithDType {
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// Logistic function.
+    fn sigmoid(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh_(self) -> Self;
+}
+
+#[inline(always)]
+fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x < lo { lo } else { x };
+    if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// `e^x` for f32, vectorisable (no branches, no libm call).
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    // Round-to-nearest `n = x·log2(e)` with the 1.5·2^23 trick: after the add, the low mantissa
+    // bits hold `n` as an integer (a plain `as i32` would not vectorise: it saturates).
+    const MAGIC: f32 = 12_582_912.0;
+    let x = clamp_f32(x, -87.0, 88.0);
+    let shifted = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = shifted - MAGIC;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    // 2^n: `n + 127` in the exponent field (n is in [-126, 127] after the clamp).
+    let n_int = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
+    let scale = f32::from_bits(n_int.wrapping_add(127) << 23);
+    y * scale
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        1.0 / (1.0 + exp_f32(-self))
+    }
+    #[inline(always)]
+    fn tanh_(self) -> Self {
+        let e = exp_f32(-2.0 * clamp_f32(self, -9.0, 9.0));
+        (1.0 - e) / (1.0 + e)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        1.0 / (1.0 + (-self).exp())
+    }
+    #[inline(always)]
+    fn tanh_(self) -> Self {
+        self.tanh()
+    }
+}
+
+/// Defines `pub(crate) fn $name<T: Real>(..)` from a body compiled twice: a baseline copy and an
+/// `avx2,fma` copy chosen at run time.
+macro_rules! simd_kernel {
+    ($(#[$meta:meta])* fn $name:ident<$t:ident>($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) fn $name<$t: super::kernels::Real>($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn imp<$t: super::kernels::Real>($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2<$t: super::kernels::Real>($($arg: $ty),*) {
+                imp::<$t>($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the running CPU supports AVX2 and FMA (checked just above), the only
+                // requirement of calling a `target_feature(enable = "avx2,fma")` function.
+                return unsafe { avx2::<$t>($($arg),*) };
+            }
+            imp::<$t>($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_kernel;
+
+/// A read-only strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// A writable strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
+pub(crate) struct MatMut<'a, T> {
+    pub data: &'a mut [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+}
+
+/// `dst = a · b` (or `dst += a · b` when `accumulate`), with `threads` > 1 letting `gemm` split
+/// the work over rayon.
+///
+/// # Panics
+/// When the shapes disagree or a view reaches past its slice (internal invariant, never user
+/// input: callers validate tensor shapes first).
+pub(crate) fn matmul<T: Real>(
+    dst: MatMut<'_, T>,
+    accumulate: bool,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    threads: usize,
+) {
+    assert!(
+        a.rows == dst.rows && b.cols == dst.cols && a.cols == b.rows,
+        "matmul shape mismatch"
+    );
+    assert!(fits(dst.data.len(), dst.rows, dst.cols, dst.rs, dst.cs));
+    assert!(fits(a.data.len(), a.rows, a.cols, a.rs, a.cs));
+    assert!(fits(b.data.len(), b.rows, b.cols, b.rs, b.cs));
+    if dst.rows == 0 || dst.cols == 0 {
+        return;
+    }
+    if a.cols == 0 {
+        if !accumulate {
+            for i in 0..dst.rows {
+                for j in 0..dst.cols {
+                    dst.data[i * dst.rs + j * dst.cs] = T::ZERO;
+                }
+            }
+        }
+        return;
+    }
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the three views were checked above to stay inside their slices for every index
+    // (i < rows, j < cols); `dst` is a unique borrow, so it aliases neither input; `T` is f32 or
+    // f64, both supported by `gemm`. Strides are < isize::MAX since they index real slices.
+    unsafe {
+        gemm::gemm(
+            dst.rows,
+            dst.cols,
+            a.cols,
+            dst.data.as_mut_ptr(),
+            dst.cs as isize,
+            dst.rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// Row-major `(rows, cols)` view of a contiguous slice.
+pub(crate) fn mat<T>(data: &[T], rows: usize, cols: usize) -> Mat<'_, T> {
+    Mat {
+        data,
+        rows,
+        cols,
+        rs: cols,
+        cs: 1,
+    }
+}
+
+/// Row-major `(rows, cols)` writable view of a contiguous slice.
+pub(crate) fn mat_mut<T>(data: &mut [T], rows: usize, cols: usize) -> MatMut<'_, T> {
+    MatMut {
+        data,
+        rows,
+        cols,
+        rs: cols,
+        cs: 1,
+    }
+}
+
+/// The contiguous data of a CPU storage under `layout`.
+pub(crate) fn cpu_slice<'a, T: WithDType>(s: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("fused recurrence: input is not contiguous");
+    };
+    Ok(&s.as_slice::<T>()?[start..end])
+}
+
+/// Copies a (small or large) CPU tensor's data out as a `Vec`, row-major.
+pub(crate) fn to_vec<T: WithDType>(t: &Tensor) -> Result<Vec<T>> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(s) => Ok(cpu_slice::<T>(s, layout)?.to_vec()),
+        _ => candle_core::bail!("fused recurrence: tensor is not on the CPU"),
+    }
+}
+
+/// Runs `f(tensor data)` on a CPU tensor without copying it (when already contiguous).
+pub(crate) fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(s) => Ok(f(cpu_slice::<T>(s, layout)?)),
+        _ => candle_core::bail!("fused recurrence: tensor is not on the CPU"),
+    }
+}
+
+/// Visiting order of the time steps.
+pub(crate) fn step_order(t: usize, reverse: bool) -> Vec<usize> {
+    if reverse {
+        (0..t).rev().collect()
+    } else {
+        (0..t).collect()
+    }
+}
+
+/// Batch rows per rayon task: the batch is cut into one chunk per thread (rows are independent
+/// through the whole recurrence, so a chunk runs all its steps without synchronising).
+pub(crate) fn rows_per_chunk(batch: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    batch.div_ceil(threads).max(1)
+}
+
+/// Runs `f` on every chunk, in parallel when there is more than one.
+pub(crate) fn run_chunks<C: Send>(chunks: Vec<C>, f: impl Fn(C) + Sync + Send) {
+    if chunks.len() > 1 {
+        chunks.into_par_iter().for_each(f);
+    } else {
+        chunks.into_iter().for_each(f);
+    }
+}
+
+/// Splits `data` into chunks of `rows_per_chunk * row_len` (the last one shorter).
+pub(crate) fn split_mut<T>(data: &mut [T], row_len: usize, rows: usize) -> Vec<&mut [T]> {
+    data.chunks_mut((row_len * rows).max(1)).collect()
+}
+
+/// Splits `data` into chunks of `rows_per_chunk * row_len` (the last one shorter).
+pub(crate) fn split<T>(data: &[T], row_len: usize, rows: usize) -> Vec<&[T]> {
+    data.chunks((row_len * rows).max(1)).collect()
+}
+
+/// Threads for the final weight-gradient GEMM.
+pub(crate) fn gemm_threads() -> usize {
+    rayon::current_num_threads().max(1)
+}
+
+simd_kernel! {
+    /// `dst = a ⊙ b` (rows of `h ⊙ rd`).
+    fn mul_into<T>(dst: &mut [T], a: &[T], b: &[T]) {
+        let n = dst.len();
+        let (a, b) = (&a[..n], &b[..n]);
+        for j in 0..n {
+            dst[j] = a[j] * b[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// `dst += a ⊙ b`.
+    fn add_mul<T>(dst: &mut [T], a: &[T], b: &[T]) {
+        let n = dst.len();
+        let (a, b) = (&a[..n], &b[..n]);
+        for j in 0..n {
+            dst[j] += a[j] * b[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// `dst += a`.
+    fn add_into<T>(dst: &mut [T], a: &[T]) {
+        let n = dst.len();
+        let a = &a[..n];
+        for j in 0..n {
+            dst[j] += a[j];
+        }
+    }
+}
+
+/// Sizes and flags shared by forward and backward.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dims {
+    pub b: usize,
+    pub t: usize,
+    pub u: usize,
+    pub has_mask: bool,
+    pub has_rd: bool,
+    pub reverse: bool,
+}
+
+/// Borrowed views of `aux` = `[h0 | c0? | mask? | rd?]`.
+pub(crate) struct Aux<'a, T> {
+    pub h0: &'a [T],
+    pub c0: &'a [T],
+    pub mask: Option<&'a [T]>,
+    pub rd: Option<&'a [T]>,
+}
+
+impl Dims {
+    /// Length of `aux` (`with_c0` for the LSTM).
+    pub fn aux_len(&self, with_c0: bool) -> usize {
+        let (b, t, u) = (self.b, self.t, self.u);
+        b * u * (1 + usize::from(with_c0) + usize::from(self.has_rd))
+            + if self.has_mask { b * t } else { 0 }
+    }
+
+    /// Splits `aux` into its parts.
+    pub fn aux<'a, T>(&self, aux: &'a [T], with_c0: bool) -> Result<Aux<'a, T>> {
+        if aux.len() != self.aux_len(with_c0) {
+            candle_core::bail!(
+                "fused recurrence: aux has {} values, expected {}",
+                aux.len(),
+                self.aux_len(with_c0)
+            );
+        }
+        let bu = self.b * self.u;
+        let (h0, rest) = aux.split_at(bu);
+        let (c0, rest) = rest.split_at(if with_c0 { bu } else { 0 });
+        let (mask, rest) = if self.has_mask {
+            let (m, r) = rest.split_at(self.b * self.t);
+            (Some(m), r)
+        } else {
+            (None, rest)
+        };
+        let rd = self.has_rd.then_some(rest);
+        Ok(Aux { h0, c0, mask, rd })
+    }
+}
+
+/// Per-chunk optional slices (`None` for every chunk when absent).
+pub(crate) fn split_opt<T>(
+    data: Option<&[T]>,
+    row_len: usize,
+    rows: usize,
+    n: usize,
+) -> Vec<Option<&[T]>> {
+    match data {
+        Some(d) => split(d, row_len, rows).into_iter().map(Some).collect(),
+        None => vec![None; n],
+    }
+}
+
+/// Builds the flat `aux` tensor under autograd, in `xproj`'s dtype.
+pub(crate) fn build_aux(
+    xproj: &Tensor,
+    states: &[&Tensor],
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+) -> Result<Tensor> {
+    let dt = xproj.dtype();
+    let mut parts = Vec::with_capacity(states.len() + 2);
+    for s in states {
+        parts.push(s.to_dtype(dt)?.flatten_all()?);
+    }
+    for x in [mask, rd].into_iter().flatten() {
+        parts.push(x.detach().to_dtype(dt)?.flatten_all()?);
+    }
+    Tensor::cat(&parts, 0)
+}
+
+/// Row-major transpose of a `(rows, cols)` matrix (the per-step backward GEMM reads `Wᵀ`
+/// contiguously, measurably faster than a strided view).
+pub(crate) fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(rows * cols);
+    for j in 0..cols {
+        out.extend((0..rows).map(|i| a[i * cols + j]));
+    }
+    out
+}

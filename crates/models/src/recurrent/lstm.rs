@@ -1,0 +1,477 @@
+//! Fused CPU LSTM: a candle `CustomOp3` running the whole recurrence (forward and BPTT).
+//!
+//! Inputs: `arg1 = xproj (B,T,4u)`, `arg2 = w_hh (u,4u)`, `arg3 = aux`, the flat concatenation
+//! `[h0 (B·u) | c0 (B·u) | mask (B·T), if any | rec_dropout (B·u), if any]` built with
+//! `Tensor::cat` under autograd (its gradient slots carry `dh0`, `dc0`, zeros elsewhere).
+//! Output: the hidden states `(B,T,u)`. When training, the op also keeps `c_t (B,T,u)` and the gate
+//! activations `i,f,g,o (B,T,4u)` for backward; `h_{t-1}` is read back from the output itself.
+//!
+//! Forward, per visited step `t` and batch chunk (one chunk per rayon thread):
+//! `Z = (H ⊙ RD) · W` (one GEMM `(nb,u)·(u,4u)`), then one fused pass per row:
+//! `i,f,g,o = σ,σ,tanh,σ(x_t + Z)`, `c' = f c + i g`, `h' = o tanh c'`, `c = m c' + (1-m) c`,
+//! `h = m h' + (1-m) h`.
+//!
+//! Backward (reverse visiting order), with `dh` the carried gradient plus `dout_t`:
+//! `dh' = m dh`, `dc' = m dc + dh' o (1 - tanh² c')`, `dz = [dc' g i(1-i), dc' c_{t-1} f(1-f),
+//! dc' i (1-g²), dh' tanh c' o(1-o)]` written straight into `dxproj`; then
+//! `dc ← (1-m) dc + dc' f`, `dh ← (1-m) dh + (dz · Wᵀ) ⊙ rd`. Finally
+//! `dW = [h_{t-1} ⊙ rd]ᵀ · dz` as one `(u, B·T)·(B·T, 4u)` GEMM.
+
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+
+use super::kernels::{
+    add_into, add_mul, build_aux, cpu_slice, gemm_threads, mat, mat_mut, matmul, mul_into,
+    rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order, to_vec,
+    transpose, with_slice, Dims, Mat, MatMut, Real,
+};
+
+simd_kernel! {
+    /// One row of one step: gates from `x + zr`, state update in place, activations to `gates`.
+    fn lstm_cell_fwd<T>(m: T, x: &[T], zr: &[T], h: &mut [T], c: &mut [T], gates: &mut [T]) {
+        let u = h.len();
+        let keep = T::ONE - m;
+        let (xi, xf, xg, xo) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u], &x[3 * u..4 * u]);
+        let (zi, zf, zg, zo) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u], &zr[3 * u..4 * u]);
+        let (gi, rest) = gates[..4 * u].split_at_mut(u);
+        let (gf, rest) = rest.split_at_mut(u);
+        let (gg, go) = rest.split_at_mut(u);
+        let (gg, go) = (&mut gg[..u], &mut go[..u]);
+        let c = &mut c[..u];
+        for j in 0..u {
+            let i = (xi[j] + zi[j]).sigmoid();
+            let f = (xf[j] + zf[j]).sigmoid();
+            let g = (xg[j] + zg[j]).tanh_();
+            let o = (xo[j] + zo[j]).sigmoid();
+            let cn = f * c[j] + i * g;
+            let hn = o * cn.tanh_();
+            gi[j] = i;
+            gf[j] = f;
+            gg[j] = g;
+            go[j] = o;
+            c[j] = m * cn + keep * c[j];
+            h[j] = m * hn + keep * h[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// One row of one backward step: `dz` (pre-activation gate gradients) from the carried
+    /// `dh`, `dc` plus `dout`; leaves the masked carry `(1-m) dh` in `dh` and the new `dc`.
+    fn lstm_cell_bwd<T>(m: T, gates: &[T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T], dz: &mut [T]) {
+        let u = dh.len();
+        let keep = T::ONE - m;
+        let one = T::ONE;
+        let (gi, gf, gg, go) = (&gates[..u], &gates[u..2 * u], &gates[2 * u..3 * u], &gates[3 * u..4 * u]);
+        let (dzi, rest) = dz[..4 * u].split_at_mut(u);
+        let (dzf, rest) = rest.split_at_mut(u);
+        let (dzg, dzo) = rest.split_at_mut(u);
+        let (dzg, dzo) = (&mut dzg[..u], &mut dzo[..u]);
+        let (cp, dout, dc) = (&cp[..u], &dout[..u], &mut dc[..u]);
+        for j in 0..u {
+            let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+            let cn = f * cp[j] + i * g;
+            let tc = cn.tanh_();
+            let dht = dh[j] + dout[j];
+            let dhn = m * dht;
+            let dcn = m * dc[j] + dhn * o * (one - tc * tc);
+            dzi[j] = dcn * g * i * (one - i);
+            dzf[j] = dcn * cp[j] * f * (one - f);
+            dzg[j] = dcn * i * (one - g * g);
+            dzo[j] = dhn * tc * o * (one - o);
+            dc[j] = keep * dc[j] + dcn * f;
+            dh[j] = keep * dht;
+        }
+    }
+}
+
+/// What forward keeps for backward (training only).
+struct Saved {
+    c: CpuStorage,
+    gates: CpuStorage,
+}
+
+/// The fused LSTM op (see the module header).
+pub(crate) struct LstmOp {
+    dims: Dims,
+    train: bool,
+    saved: Mutex<Option<Saved>>,
+}
+
+/// Fused LSTM entry point (shapes already checked by the caller).
+pub(crate) fn lstm_fused(
+    xproj: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let (b, t, _) = xproj.dims3()?;
+    let u = h0.dim(1)?;
+    let aux = build_aux(xproj, &[h0, c0], mask, rd)?;
+    let xproj = xproj.contiguous()?;
+    let w = w_hh.contiguous()?;
+    let train = xproj.track_op() || w.track_op() || aux.track_op();
+    let op = LstmOp {
+        dims: Dims {
+            b,
+            t,
+            u,
+            has_mask: mask.is_some(),
+            has_rd: rd.is_some(),
+            reverse,
+        },
+        train,
+        saved: Mutex::new(None),
+    };
+    if train {
+        xproj.apply_op3(&w, &aux, op)
+    } else {
+        xproj.apply_op3_no_bwd(&w, &aux, &op)
+    }
+}
+
+struct FwdChunk<'a, T> {
+    x: &'a [T],
+    h0: &'a [T],
+    c0: &'a [T],
+    mask: Option<&'a [T]>,
+    rd: Option<&'a [T]>,
+    out: &'a mut [T],
+    save: Option<(&'a mut [T], &'a mut [T])>,
+}
+
+fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
+    let (t_len, u) = (d.t, d.u);
+    let g4 = 4 * u;
+    let nb = ch.h0.len() / u;
+    let mut h = ch.h0.to_vec();
+    let mut c = ch.c0.to_vec();
+    let mut hin = if ch.rd.is_some() {
+        vec![T::ZERO; nb * u]
+    } else {
+        Vec::new()
+    };
+    let mut zb = vec![T::ZERO; nb * g4];
+    let mut scratch = vec![T::ZERO; g4];
+    let out = ch.out;
+    let mut save = ch.save;
+    for s in step_order(t_len, d.reverse) {
+        let a: &[T] = match ch.rd {
+            Some(rd) => {
+                mul_into(&mut hin, &h, rd);
+                &hin
+            }
+            None => &h,
+        };
+        matmul(
+            mat_mut(&mut zb, nb, g4),
+            false,
+            mat(a, nb, u),
+            mat(w, u, g4),
+            1,
+        );
+        for r in 0..nb {
+            let m = ch.mask.map_or(T::ONE, |m| m[r * t_len + s]);
+            let row = r * t_len + s;
+            let hr = &mut h[r * u..(r + 1) * u];
+            let cr = &mut c[r * u..(r + 1) * u];
+            let gates = match save.as_mut() {
+                Some((_, g)) => &mut g[row * g4..(row + 1) * g4],
+                None => &mut scratch[..],
+            };
+            lstm_cell_fwd(
+                m,
+                &ch.x[row * g4..(row + 1) * g4],
+                &zb[r * g4..(r + 1) * g4],
+                hr,
+                cr,
+                gates,
+            );
+            out[row * u..(row + 1) * u].copy_from_slice(hr);
+            if let Some((cs, _)) = save.as_mut() {
+                cs[row * u..(row + 1) * u].copy_from_slice(cr);
+            }
+        }
+    }
+}
+
+struct BwdChunk<'a, T> {
+    h0: &'a [T],
+    c0: &'a [T],
+    mask: Option<&'a [T]>,
+    rd: Option<&'a [T]>,
+    h_out: &'a [T],
+    c_all: &'a [T],
+    gates: &'a [T],
+    dout: &'a [T],
+    dx: &'a mut [T],
+    hin: &'a mut [T],
+    dh0: &'a mut [T],
+    dc0: &'a mut [T],
+}
+
+fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
+    let (t_len, u) = (d.t, d.u);
+    let g4 = 4 * u;
+    let nb = ch.h0.len() / u;
+    let steps = step_order(t_len, d.reverse);
+    let mut dh = vec![T::ZERO; nb * u];
+    let mut dc = vec![T::ZERO; nb * u];
+    let mut dhin = vec![T::ZERO; nb * u];
+    let w_t = mat(w_t, g4, u);
+    for k in (0..steps.len()).rev() {
+        let s = steps[k];
+        let prev = k.checked_sub(1).map(|p| steps[p]);
+        for r in 0..nb {
+            let row = r * t_len + s;
+            let (hp, cp) = match prev {
+                Some(q) => {
+                    let pr = r * t_len + q;
+                    (
+                        &ch.h_out[pr * u..(pr + 1) * u],
+                        &ch.c_all[pr * u..(pr + 1) * u],
+                    )
+                }
+                None => (&ch.h0[r * u..(r + 1) * u], &ch.c0[r * u..(r + 1) * u]),
+            };
+            let hin_row = &mut ch.hin[row * u..(row + 1) * u];
+            match ch.rd {
+                Some(rd) => mul_into(hin_row, hp, &rd[r * u..(r + 1) * u]),
+                None => hin_row.copy_from_slice(hp),
+            }
+            let m = ch.mask.map_or(T::ONE, |m| m[row]);
+            lstm_cell_bwd(
+                m,
+                &ch.gates[row * g4..(row + 1) * g4],
+                cp,
+                &ch.dout[row * u..(row + 1) * u],
+                &mut dh[r * u..(r + 1) * u],
+                &mut dc[r * u..(r + 1) * u],
+                &mut ch.dx[row * g4..(row + 1) * g4],
+            );
+        }
+        let dz = Mat {
+            data: &ch.dx[s * g4..],
+            rows: nb,
+            cols: g4,
+            rs: t_len * g4,
+            cs: 1,
+        };
+        matmul(mat_mut(&mut dhin, nb, u), false, dz, w_t, 1);
+        match ch.rd {
+            Some(rd) => add_mul(&mut dh, &dhin, rd),
+            None => add_into(&mut dh, &dhin),
+        }
+    }
+    ch.dh0.copy_from_slice(&dh);
+    ch.dc0.copy_from_slice(&dc);
+}
+
+impl LstmOp {
+    fn fwd<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
+        if x.len() != b * t * 4 * u || w.len() != u * 4 * u {
+            candle_core::bail!("fused lstm: unexpected input sizes");
+        }
+        let aux = d.aux(aux, true)?;
+        let mut out = vec![T::ZERO; b * t * u];
+        let (mut c_all, mut gates) = if self.train {
+            (vec![T::ZERO; b * t * u], vec![T::ZERO; b * t * 4 * u])
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let rows = rows_per_chunk(b);
+        let xs = split(x, t * 4 * u, rows);
+        let n = xs.len();
+        let saves: Vec<Option<(&mut [T], &mut [T])>> = if self.train {
+            split_mut(&mut c_all, t * u, rows)
+                .into_iter()
+                .zip(split_mut(&mut gates, t * 4 * u, rows))
+                .map(Some)
+                .collect()
+        } else {
+            (0..n).map(|_| None).collect()
+        };
+        let chunks: Vec<FwdChunk<'_, T>> = xs
+            .into_iter()
+            .zip(split(aux.h0, u, rows))
+            .zip(split(aux.c0, u, rows))
+            .zip(split_opt(aux.mask, t, rows, n))
+            .zip(split_opt(aux.rd, u, rows, n))
+            .zip(split_mut(&mut out, t * u, rows))
+            .zip(saves)
+            .map(|((((((x, h0), c0), mask), rd), out), save)| FwdChunk {
+                x,
+                h0,
+                c0,
+                mask,
+                rd,
+                out,
+                save,
+            })
+            .collect();
+        run_chunks(chunks, |ch| fwd_chunk(d, w, ch));
+        if self.train {
+            let mut saved = self
+                .saved
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("fused lstm: poisoned lock".into()))?;
+            *saved = Some(Saved {
+                c: T::to_cpu_storage_owned(c_all),
+                gates: T::to_cpu_storage_owned(gates),
+            });
+        }
+        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
+    }
+
+    fn bwd_t<T: Real>(
+        &self,
+        w: &Tensor,
+        aux: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
+        let g4 = 4 * u;
+        let saved = self
+            .saved
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("fused lstm: poisoned lock".into()))?;
+        let Some(saved) = saved.as_ref() else {
+            candle_core::bail!("fused lstm: backward called without saved activations");
+        };
+        let c_all = saved.c.as_slice::<T>()?;
+        let gates = saved.gates.as_slice::<T>()?;
+        let w_t = transpose(&to_vec::<T>(w)?, u, g4);
+        let aux_v = to_vec::<T>(aux)?;
+        let a = d.aux(&aux_v, true)?;
+        let mut dx = vec![T::ZERO; b * t * g4];
+        let mut hin = vec![T::ZERO; b * t * u];
+        let mut daux = vec![T::ZERO; aux_v.len()];
+        with_slice::<T, _>(res, |h_out| {
+            with_slice::<T, _>(grad, |dout| {
+                let rows = rows_per_chunk(b);
+                let hs = split(a.h0, u, rows);
+                let n = hs.len();
+                let (dh0, rest) = daux.split_at_mut(b * u);
+                let dc0 = &mut rest[..b * u];
+                let chunks: Vec<BwdChunk<'_, T>> = hs
+                    .into_iter()
+                    .zip(split(a.c0, u, rows))
+                    .zip(split_opt(a.mask, t, rows, n))
+                    .zip(split_opt(a.rd, u, rows, n))
+                    .zip(split(h_out, t * u, rows))
+                    .zip(split(c_all, t * u, rows))
+                    .zip(split(gates, t * g4, rows))
+                    .zip(split(dout, t * u, rows))
+                    .zip(split_mut(&mut dx, t * g4, rows))
+                    .zip(split_mut(&mut hin, t * u, rows))
+                    .zip(split_mut(dh0, u, rows))
+                    .zip(split_mut(dc0, u, rows))
+                    .map(
+                        |(
+                            (
+                                (
+                                    ((((((((h0, c0), mask), rd), h_out), c_all), gates), dout), dx),
+                                    hin,
+                                ),
+                                dh0,
+                            ),
+                            dc0,
+                        )| BwdChunk {
+                            h0,
+                            c0,
+                            mask,
+                            rd,
+                            h_out,
+                            c_all,
+                            gates,
+                            dout,
+                            dx,
+                            hin,
+                            dh0,
+                            dc0,
+                        },
+                    )
+                    .collect();
+                run_chunks(chunks, |ch| bwd_chunk(d, &w_t, ch));
+            })
+        })??;
+        let mut dw = vec![T::ZERO; u * g4];
+        // dW = Hinᵀ · dZ over all B·T rows at once.
+        let hin_t = Mat {
+            data: &hin,
+            rows: u,
+            cols: b * t,
+            rs: 1,
+            cs: u,
+        };
+        matmul(
+            MatMut {
+                data: &mut dw,
+                rows: u,
+                cols: g4,
+                rs: g4,
+                cs: 1,
+            },
+            false,
+            hin_t,
+            mat(&dx, b * t, g4),
+            gemm_threads(),
+        );
+        let dev = res.device();
+        Ok((
+            Tensor::from_vec(dx, (b, t, g4), dev)?,
+            Tensor::from_vec(dw, (u, g4), dev)?,
+            Tensor::from_vec(daux, aux_v.len(), dev)?,
+        ))
+    }
+}
+
+impl CustomOp3 for LstmOp {
+    fn name(&self) -> &'static str {
+        "textrnn-fused-lstm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        match s1 {
+            CpuStorage::F32(_) => {
+                self.fwd::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+            }
+            CpuStorage::F64(_) => {
+                self.fwd::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+            }
+            _ => candle_core::bail!("fused lstm: only f32 and f64 are supported"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        _xproj: &Tensor,
+        w: &Tensor,
+        aux: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dx, dw, daux) = match res.dtype() {
+            candle_core::DType::F32 => self.bwd_t::<f32>(w, aux, res, grad_res)?,
+            candle_core::DType::F64 => self.bwd_t::<f64>(w, aux, res, grad_res)?,
+            dt => candle_core::bail!("fused lstm: unsupported dtype {dt:?}"),
+        };
+        Ok((Some(dx), Some(dw), Some(daux)))
+    }
+}

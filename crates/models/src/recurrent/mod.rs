@@ -1,0 +1,201 @@
+//! The recurrence on projected inputs: LSTM and GRU (Keras `reset_after`) over a whole sequence.
+//!
+//! Contract (`docs/ARCHITECTURE.md`, "Recurrence contract"), `B` batch, `T` steps, `u` units:
+//!
+//! ```text
+//! lstm_sequence(xproj (B,T,4u) = x@kernel + bias, w_hh (u,4u), h0 (B,u), c0 (B,u),
+//!               mask (B,T) 1 real / 0 pad, rec_dropout (B,u) already scaled, reverse) -> (B,T,u)
+//!   z = xproj_t + (h ⊙ rd) @ w_hh;  i,f,g,o = σ,σ,tanh,σ of the slices (order i, f, c, o)
+//!   c = f ⊙ c + i ⊙ g;  h = o ⊙ tanh(c)
+//! gru_sequence(xproj (B,T,3u) = x@kernel + input_bias, w_hh (u,3u), b_hh (3u), h0, mask, rec_dropout,
+//!              reverse) -> (B,T,u)
+//!   hi = (h ⊙ rd) @ w_hh + b_hh;  z = σ(x_z + hi_z);  r = σ(x_r + hi_r)
+//!   n = tanh(x_h + r ⊙ hi_h);  h = z ⊙ h_prev + (1 - z) ⊙ n           (slice order z, r, h)
+//! ```
+//!
+//! Steps are visited `t = 0..T` (or `T-1..=0` when `reverse`); a step with mask `m` blends
+//! `state = m·new + (1-m)·old`, so a padded step (m = 0) carries `h` (and `c`) unchanged and
+//! outputs the carried `h`. Output position `t` is input position `t`.
+//!
+//! Two implementations:
+//! - [`reference`]: one small chain of candle ops per step under autograd (ground truth; used on
+//!   CUDA/Metal, for dtypes other than f32/f64, and when [`set_fused_enabled`]`(false)`).
+//! - fused CPU custom ops (`lstm.rs`, `gru.rs`): one `(B,u)·(u,G·u)` GEMM per step plus one fused
+//!   pass for gates and state, batch rows split across rayon threads; backward is BPTT with fused
+//!   gate gradients and a single `(u, B·T)·(B·T, G·u)` GEMM for the recurrent weight gradient.
+//!   The op's output is exactly the visible `(B,T,u)` hidden states; what backward needs besides
+//!   them (LSTM: `c_t` and gate activations, GRU: `z, r, n, hi_h`) is kept by the op itself and
+//!   released with the graph. When nothing requires a gradient (no input tracks an op) nothing is
+//!   saved.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use textrnn_models::lstm_sequence;
+//! let dev = Device::Cpu;
+//! let (b, t, u) = (2, 3, 4);
+//! let xproj = Tensor::zeros((b, t, 4 * u), DType::F32, &dev)?;
+//! let w_hh = Tensor::zeros((u, 4 * u), DType::F32, &dev)?;
+//! let h0 = Tensor::zeros((b, u), DType::F32, &dev)?;
+//! let out = lstm_sequence(&xproj, &w_hh, &h0, &h0, None, None, false)?;
+//! assert_eq!(out.dims(), &[b, t, u]);
+//! # Ok::<(), candle_core::Error>(())
+//! ```
+
+mod gru;
+pub(crate) mod kernels;
+mod lstm;
+pub mod reference;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use candle_core::{DType, Result, Tensor};
+
+/// 0 = follow `TEXTRNN_FUSED`, 1 = fused, 2 = reference.
+static FUSED: AtomicU8 = AtomicU8::new(0);
+
+/// Turns the fused CPU kernels on or off for the whole process (benchmarks, A/B checks); this
+/// overrides `TEXTRNN_FUSED`.
+pub fn set_fused_enabled(enabled: bool) {
+    FUSED.store(if enabled { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// Whether the fused CPU kernels are used: as set by [`set_fused_enabled`], otherwise on unless
+/// the environment variable `TEXTRNN_FUSED` is `0` (read at each call: one lookup per sequence).
+pub fn fused_enabled() -> bool {
+    match FUSED.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => std::env::var("TEXTRNN_FUSED").map_or(true, |v| v.trim() != "0"),
+    }
+}
+
+fn use_fused(xproj: &Tensor) -> bool {
+    fused_enabled() && xproj.device().is_cpu() && matches!(xproj.dtype(), DType::F32 | DType::F64)
+}
+
+/// LSTM over a sequence of projected inputs: `(B,T,4u)` to hidden states `(B,T,u)`.
+///
+/// `xproj = x @ kernel + bias` (gate order i, f, c, o), `w_hh` the `(u,4u)` recurrent kernel,
+/// `h0`/`c0` `(B,u)` initial states, `mask` `(B,T)` (1 real, 0 padding), `rec_dropout` a `(B,u)`
+/// mask already scaled by `1/(1-p)` applied to `h` before the recurrent product, `reverse` to
+/// visit steps from the end. Fused CPU kernel for f32/f64 on the CPU, [`reference`] otherwise.
+pub fn lstm_sequence(
+    xproj: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    check_shapes(
+        "lstm_sequence",
+        4,
+        xproj,
+        w_hh,
+        h0,
+        Some(c0),
+        mask,
+        rec_dropout,
+    )?;
+    if use_fused(xproj) {
+        lstm::lstm_fused(xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
+    } else {
+        reference::lstm_sequence(xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
+    }
+}
+
+/// GRU (`reset_after`) over a sequence of projected inputs: `(B,T,3u)` to `(B,T,u)`.
+///
+/// `xproj = x @ kernel + input_bias` (gate order z, r, h), `w_hh` `(u,3u)`, `b_hh` the `(3u)`
+/// recurrent bias, other arguments as in [`lstm_sequence`].
+#[allow(clippy::too_many_arguments)]
+pub fn gru_sequence(
+    xproj: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    check_shapes("gru_sequence", 3, xproj, w_hh, h0, None, mask, rec_dropout)?;
+    let u = h0.dim(1)?;
+    if b_hh.dims() != [3 * u] {
+        candle_core::bail!(
+            "gru_sequence: b_hh has shape {:?}, expected [{}]",
+            b_hh.dims(),
+            3 * u
+        );
+    }
+    if use_fused(xproj) {
+        gru::gru_fused(xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+    } else {
+        reference::gru_sequence(xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+    }
+}
+
+/// Validates the contract shapes; returns `(B, T, u)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_shapes(
+    what: &str,
+    gates: usize,
+    xproj: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: Option<&Tensor>,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+) -> Result<(usize, usize, usize)> {
+    let (b, u) = match h0.dims() {
+        &[b, u] => (b, u),
+        d => candle_core::bail!("{what}: h0 must be (batch, units), got {d:?}"),
+    };
+    let t = match xproj.dims() {
+        &[xb, t, g] if xb == b && g == gates * u => t,
+        d => candle_core::bail!(
+            "{what}: xproj has shape {d:?}, expected [{b}, T, {}] (batch from h0, {gates} x units)",
+            gates * u
+        ),
+    };
+    if b == 0 || t == 0 || u == 0 {
+        candle_core::bail!("{what}: empty batch, sequence or units (B={b}, T={t}, u={u})");
+    }
+    if w_hh.dims() != [u, gates * u] {
+        candle_core::bail!(
+            "{what}: w_hh has shape {:?}, expected [{u}, {}]",
+            w_hh.dims(),
+            gates * u
+        );
+    }
+    if let Some(c0) = c0 {
+        if c0.dims() != [b, u] {
+            candle_core::bail!("{what}: c0 has shape {:?}, expected [{b}, {u}]", c0.dims());
+        }
+    }
+    if let Some(m) = mask {
+        if m.dims() != [b, t] {
+            candle_core::bail!("{what}: mask has shape {:?}, expected [{b}, {t}]", m.dims());
+        }
+    }
+    if let Some(rd) = rec_dropout {
+        if rd.dims() != [b, u] {
+            candle_core::bail!(
+                "{what}: rec_dropout has shape {:?}, expected [{b}, {u}]",
+                rd.dims()
+            );
+        }
+    }
+    for (name, x) in [("w_hh", w_hh), ("h0", h0)] {
+        if x.dtype() != xproj.dtype() {
+            candle_core::bail!(
+                "{what}: {name} is {:?} but xproj is {:?}",
+                x.dtype(),
+                xproj.dtype()
+            );
+        }
+    }
+    Ok((b, t, u))
+}

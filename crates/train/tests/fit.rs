@@ -1,0 +1,404 @@
+//! Behaviour of `fit`, `evaluate` and `predict_proba` on small models defined here.
+//!
+//! Data: sequences of 8 tokens from 4..20 (0 = padding); label 1 iff token 3 occurs.
+
+#![allow(clippy::unwrap_used)]
+
+use candle_core::{DType, Device, Module, Tensor, Var};
+use candle_nn::{Embedding, Linear, VarBuilder, VarMap};
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use textrnn_models::{Classifier, Mode, Output};
+use textrnn_train::{
+    evaluate, fit, predict_proba, BestCheckpoint, Callback, Control, EarlyStoppingConfig,
+    EncodedSplit, EpochLogs, Error, MonitorMode, OptimizerConfig, RmsPropConfig, TrainBegin,
+    TrainConfig,
+};
+
+const VOCAB: usize = 20;
+const SEQ: usize = 8;
+
+/// Embedding → mean over time → (dropout) → dense; logits (B, C).
+struct MeanEmbed {
+    emb: Embedding,
+    out: Linear,
+    output: Output,
+    varmap: VarMap,
+    dropout: f32,
+}
+
+impl MeanEmbed {
+    fn new(output: Output, seed: u64, dropout: f32) -> Self {
+        let mut varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let dim = 8;
+        let c = match output {
+            Output::Sigmoid => 1,
+            Output::Softmax(n) => n,
+        };
+        // seeded init (candle's CPU RNG cannot be seeded)
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut uniform =
+            |n: usize, a: f32| -> Vec<f32> { (0..n).map(|_| rng.random_range(-a..a)).collect() };
+        let e = Tensor::from_vec(uniform(VOCAB * dim, 0.05), (VOCAB, dim), &Device::Cpu).unwrap();
+        let w = Tensor::from_vec(uniform(c * dim, 0.5), (c, dim), &Device::Cpu).unwrap();
+        let emb_w = vb
+            .get_with_hints(
+                (VOCAB, dim),
+                "embedding/embeddings",
+                candle_nn::Init::Const(0.0),
+            )
+            .unwrap();
+        let out_w = vb
+            .get_with_hints((c, dim), "dense/kernel", candle_nn::Init::Const(0.0))
+            .unwrap();
+        let out_b = vb
+            .get_with_hints(c, "dense/bias", candle_nn::Init::Const(0.0))
+            .unwrap();
+        varmap.set_one("embedding/embeddings", &e).unwrap();
+        varmap.set_one("dense/kernel", &w).unwrap();
+        Self {
+            emb: Embedding::new(emb_w, dim),
+            out: Linear::new(out_w, Some(out_b)),
+            output,
+            varmap,
+            dropout,
+        }
+    }
+}
+
+impl Classifier for MeanEmbed {
+    fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+        let h = self.emb.forward(tokens)?.mean(1)?; // (B, dim)
+        let h = match mode.rng() {
+            Some(rng) if self.dropout > 0.0 => {
+                let keep = 1.0 - self.dropout;
+                let mask: Vec<f32> = (0..h.elem_count())
+                    .map(|_| {
+                        if rng.random::<f32>() < keep {
+                            1.0 / keep
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                h.mul(&Tensor::from_vec(mask, h.shape(), h.device())?)?
+            }
+            _ => h,
+        };
+        self.out.forward(&h)
+    }
+
+    fn output(&self) -> Output {
+        self.output
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        let data = self.varmap.data().lock().unwrap();
+        let mut named: Vec<_> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+/// `n` sequences; about half contain token 3 (label 1). `classes = 3` adds label 2 for token 5
+/// without token 3.
+fn synthetic(n: usize, seed: u64, classes: u32) -> EncodedSplit {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut tokens = Vec::with_capacity(n * SEQ);
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut row: Vec<u32> = (0..SEQ)
+            .map(|_| rng.random_range(6..VOCAB as u32))
+            .collect();
+        let kind = rng.random_range(0..classes);
+        if kind == 1 {
+            row[rng.random_range(0..SEQ)] = 3;
+        } else if kind == 2 {
+            row[rng.random_range(0..SEQ)] = 5;
+        }
+        labels.push(kind);
+        tokens.extend(row);
+    }
+    EncodedSplit::new(tokens, SEQ, labels).unwrap()
+}
+
+fn quiet(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        verbose: 0,
+        optimizer: OptimizerConfig::Adam(textrnn_train::AdamConfig {
+            learning_rate: 0.05,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn learns_token_presence_to_95_percent() {
+    let train = synthetic(400, 1, 2);
+    let val = synthetic(200, 2, 2);
+    let model = MeanEmbed::new(Output::Sigmoid, 0, 0.0);
+    let started = std::time::Instant::now();
+    let history = fit(&model, &train, Some(&val), &quiet(15), 42, &mut []).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let last = history.last().unwrap();
+    assert_eq!(
+        history.keys(),
+        vec![
+            "loss",
+            "accuracy",
+            "auc",
+            "val_loss",
+            "val_accuracy",
+            "val_auc"
+        ]
+    );
+    let val_acc = last.logs.get("val_accuracy").unwrap();
+    assert!(
+        val_acc >= 0.95,
+        "val accuracy {val_acc}, history {:?}",
+        history.series("val_accuracy")
+    );
+    let losses = history.series("loss").unwrap();
+    assert!(losses[losses.len() - 1] < losses[0] * 0.5, "{losses:?}");
+    assert!(secs < 20.0, "took {secs}s");
+
+    let m = evaluate(&model, &val, 64).unwrap();
+    assert_eq!(m.n, 200);
+    assert!((m.accuracy - val_acc).abs() < 1e-12);
+    assert!((m.loss - last.logs.get("val_loss").unwrap()).abs() < 1e-6);
+    assert!(m.auc.unwrap() > 0.98);
+
+    let p = predict_proba(&model, &val.tokens, SEQ, 7, false).unwrap();
+    assert_eq!((p.n_classes, p.len()), (2, 200));
+    for i in 0..p.len() {
+        let r = p.row(i);
+        assert!((r[0] + r[1] - 1.0).abs() < 1e-6);
+    }
+    let correct = p
+        .classes()
+        .iter()
+        .zip(&val.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!((correct as f64 / 200.0 - m.accuracy).abs() < 1e-12);
+}
+
+#[test]
+fn same_seed_same_history_with_dropout_and_shuffle() {
+    let train = synthetic(100, 3, 2);
+    let val = synthetic(40, 4, 2);
+    let run = |seed: u64| {
+        let model = MeanEmbed::new(Output::Sigmoid, 9, 0.3);
+        let h = fit(&model, &train, Some(&val), &quiet(3), seed, &mut []).unwrap();
+        let w = model.vars()[0]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        (h, w)
+    };
+    let (h1, w1) = run(5);
+    let (h2, w2) = run(5);
+    let (h3, _) = run(6);
+    assert_eq!(h1, h2);
+    assert_eq!(w1, w2);
+    assert_ne!(h1, h3);
+}
+
+#[test]
+fn softmax_model_trains_with_rmsprop() {
+    let train = synthetic(300, 5, 3);
+    let val = synthetic(150, 6, 3);
+    let model = MeanEmbed::new(Output::Softmax(3), 1, 0.0);
+    let cfg = TrainConfig {
+        epochs: 20,
+        verbose: 0,
+        metrics: Some(vec!["accuracy".into(), "auc".into()]),
+        optimizer: OptimizerConfig::Rmsprop(RmsPropConfig {
+            learning_rate: 0.02,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let h = fit(&model, &train, Some(&val), &cfg, 1, &mut []).unwrap();
+    let last = h.last().unwrap();
+    assert!(
+        last.logs.get("val_accuracy").unwrap() >= 0.9,
+        "{:?}",
+        last.logs
+    );
+    assert!(last.logs.get("val_auc").unwrap() >= 0.95, "{:?}", last.logs);
+    let p = predict_proba(&model, &val.tokens, SEQ, 32, true).unwrap();
+    assert_eq!(p.n_classes, 3);
+}
+
+/// Records events, and stops at a given epoch.
+struct Recorder {
+    events: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    stop_at: usize,
+}
+
+impl Callback for Recorder {
+    fn on_train_begin(&mut self, info: &TrainBegin<'_>) -> textrnn_train::Result<()> {
+        self.events.borrow_mut().push(format!(
+            "begin {} {}",
+            info.steps_per_epoch,
+            info.vars.len()
+        ));
+        Ok(())
+    }
+    fn on_epoch_begin(&mut self, epoch: usize) -> textrnn_train::Result<()> {
+        self.events.borrow_mut().push(format!("epoch {epoch}"));
+        Ok(())
+    }
+    fn on_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &textrnn_train::BatchLogs<'_>,
+    ) -> textrnn_train::Result<()> {
+        assert!(logs.logs.get("loss").is_some());
+        self.events
+            .borrow_mut()
+            .push(format!("batch {batch} {}", logs.size));
+        Ok(())
+    }
+    fn on_epoch_end(&mut self, epoch: usize, _logs: &EpochLogs) -> textrnn_train::Result<Control> {
+        self.events.borrow_mut().push(format!("end {epoch}"));
+        Ok(if epoch == self.stop_at {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
+    }
+    fn on_train_end(&mut self, history: &textrnn_train::History) -> textrnn_train::Result<()> {
+        self.events
+            .borrow_mut()
+            .push(format!("done {}", history.len()));
+        Ok(())
+    }
+}
+
+#[test]
+fn callbacks_see_events_in_order_and_can_stop() {
+    let train = synthetic(10, 7, 2);
+    let model = MeanEmbed::new(Output::Sigmoid, 0, 0.0);
+    let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let mut cbs: Vec<Box<dyn Callback>> = vec![Box::new(Recorder {
+        events: events.clone(),
+        stop_at: 1,
+    })];
+    let cfg = TrainConfig {
+        batch_size: 4,
+        ..quiet(5)
+    };
+    let h = fit(&model, &train, None, &cfg, 0, &mut cbs).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h.keys(), vec!["loss", "accuracy", "auc"]);
+    let want = [
+        "begin 3 3",
+        "epoch 0",
+        "batch 0 4",
+        "batch 1 4",
+        "batch 2 2",
+        "end 0",
+        "epoch 1",
+        "batch 0 4",
+        "batch 1 4",
+        "batch 2 2",
+        "end 1",
+        "done 2",
+    ];
+    assert_eq!(*events.borrow(), want);
+}
+
+#[test]
+fn early_stopping_from_config_restores_best_weights() {
+    let train = synthetic(200, 8, 2);
+    // validation labels are noise: val_loss stops improving early
+    let mut val = synthetic(100, 9, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for l in val.labels.iter_mut() {
+        *l = rng.random_range(0..2);
+    }
+    let model = MeanEmbed::new(Output::Sigmoid, 2, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("best.safetensors");
+    let ckpt =
+        BestCheckpoint::safetensors(&path, &model.varmap, "val_loss", MonitorMode::Auto).unwrap();
+    let mut cbs: Vec<Box<dyn Callback>> = vec![Box::new(ckpt)];
+    let cfg = TrainConfig {
+        early_stopping: Some(EarlyStoppingConfig {
+            patience: 2,
+            restore_best_weights: true,
+            ..Default::default()
+        }),
+        ..quiet(30)
+    };
+    let h = fit(&model, &train, Some(&val), &cfg, 3, &mut cbs).unwrap();
+    assert!(h.len() < 30, "did not stop: {:?}", h.series("val_loss"));
+    let vl = h.series("val_loss").unwrap();
+    let best = vl.iter().cloned().fold(f64::INFINITY, f64::min);
+    let best_epoch = vl.iter().position(|&v| v == best).unwrap();
+    // Keras: stops `patience` epochs after the best
+    assert_eq!(h.len(), best_epoch + 3, "{vl:?}");
+    // restored weights reproduce the best val_loss, and equal the checkpoint
+    let m = evaluate(&model, &val, 32).unwrap();
+    assert!((m.loss - best).abs() < 1e-6, "{} vs {best}", m.loss);
+    let saved = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    let restored = model.varmap.data().lock().unwrap()["dense/kernel"]
+        .as_tensor()
+        .flatten_all()
+        .unwrap();
+    assert_eq!(
+        saved["dense/kernel"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap(),
+        restored.to_vec1::<f32>().unwrap()
+    );
+}
+
+#[test]
+fn invalid_inputs_are_clear_errors() {
+    let train = synthetic(10, 7, 2);
+    let model = MeanEmbed::new(Output::Sigmoid, 0, 0.0);
+    let e = fit(
+        &model,
+        &train,
+        None,
+        &TrainConfig {
+            batch_size: 0,
+            ..quiet(1)
+        },
+        0,
+        &mut [],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidConfig { field, .. } if field == "batch_size"),
+        "{e}"
+    );
+    let e = fit(&model, &train, None, &quiet(0), 0, &mut []).unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidConfig { field, .. } if field == "epochs"),
+        "{e}"
+    );
+    let cfg = TrainConfig {
+        early_stopping: Some(EarlyStoppingConfig::default()),
+        ..quiet(1)
+    };
+    let e = fit(&model, &train, None, &cfg, 0, &mut []).unwrap_err();
+    assert!(e.to_string().contains("val_loss"), "{e}");
+    let three = synthetic(10, 7, 3);
+    assert!(matches!(
+        fit(&model, &three, None, &quiet(1), 0, &mut []),
+        Err(Error::Label { .. })
+    ));
+    assert!(predict_proba(&model, &[1, 2, 3], SEQ, 4, false).is_err());
+}

@@ -1,0 +1,32 @@
+//! textrnn: train, evaluate, explain and serve recurrent-network text classifiers on candle.
+//!
+//! This facade re-exports the layered crates and owns what ties them together:
+//! the [`Recipe`] (data, text, model and training settings in one serde struct, saved as
+//! `config.json` in every run), the run directory ([`Run`]), and the end-to-end pipeline
+//! ([`train_run`], [`Run::evaluate`], [`Run::predict`]).
+//!
+//! ```no_run
+//! use textrnn::{Recipe, TrainOptions, train_run};
+//! let recipe = Recipe::builtin("imdb-bigru")?;
+//! let outcome = train_run(&recipe, &TrainOptions::default())?;
+//! println!("test accuracy {:.3}", outcome.test.map(|t| t.accuracy).unwrap_or(f64::NAN));
+//! # Ok::<(), textrnn::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod atomic;
+mod error;
+mod pipeline;
+mod recipe;
+mod run;
+pub mod synthetic;
+
+pub use error::{Error, Result};
+pub use pipeline::{train_run, Prepared, TestMetrics, TrainOptions, TrainOutcome};
+pub use recipe::{FitOn, Normalize, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
+pub use run::Run;
+
+pub use textrnn_data as data;
+pub use textrnn_models as models;
+pub use textrnn_text as text;
+pub use textrnn_train as train;

@@ -1,0 +1,357 @@
+//! The recipe: everything that defines a run (data, text processing, model, training) in one
+//! serde struct, read from TOML and saved as `config.json` in every run directory.
+//!
+//! Unknown keys are errors (`deny_unknown_fields`), so a typo in a recipe never passes silently.
+//! Field names mirror the Keras arguments tutorial users know (`num_words`, `maxlen`,
+//! `padding`, `truncating`, `recurrent_dropout`, `restore_best_weights`, ...).
+//!
+//! ```
+//! let recipe = textrnn::Recipe::builtin("imdb-bigru")?;
+//! assert_eq!(recipe.text.num_words, Some(10_000));
+//! assert_eq!(recipe.train.batch_size, 256);
+//! # Ok::<(), textrnn::Error>(())
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use textrnn_data::DataConfig;
+use textrnn_models::ModelSpec;
+use textrnn_text::{Padding, Truncating};
+use textrnn_train::TrainConfig;
+
+use crate::{Error, Result};
+
+/// The recipes shipped in `recipes/`, by name, with their TOML text.
+pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
+    ("imdb-bigru", include_str!("../recipes/imdb-bigru.toml")),
+    ("tweets-lstm", include_str!("../recipes/tweets-lstm.toml")),
+    ("imdb-lstm32", include_str!("../recipes/imdb-lstm32.toml")),
+    ("imdb-lstm100", include_str!("../recipes/imdb-lstm100.toml")),
+    (
+        "imdb-lstm100-dropout",
+        include_str!("../recipes/imdb-lstm100-dropout.toml"),
+    ),
+    (
+        "imdb-cnn-lstm",
+        include_str!("../recipes/imdb-cnn-lstm.toml"),
+    ),
+    (
+        "agnews-lstm-25",
+        include_str!("../recipes/agnews-lstm-25.toml"),
+    ),
+    (
+        "agnews-lstm-50",
+        include_str!("../recipes/agnews-lstm-50.toml"),
+    ),
+    (
+        "agnews-bilstm-50",
+        include_str!("../recipes/agnews-bilstm-50.toml"),
+    ),
+    (
+        "agnews-stacked-lstm",
+        include_str!("../recipes/agnews-stacked-lstm.toml"),
+    ),
+    (
+        "agnews-stacked-bilstm",
+        include_str!("../recipes/agnews-stacked-bilstm.toml"),
+    ),
+];
+
+/// A complete description of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Short name, used for the default run directory.
+    pub name: String,
+    /// One line saying what the recipe is.
+    #[serde(default)]
+    pub description: String,
+    /// Seed for data shuffling, splits, initialisation and dropout.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The tutorial's published result, shown beside ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    /// Which corpus to read.
+    pub data: DataConfig,
+    /// How to carve validation (and test) sets.
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// Normalisation, tokenizer and padding.
+    #[serde(default)]
+    pub text: TextRecipe,
+    /// The architecture.
+    pub model: ModelSpec,
+    /// Optimiser, epochs, batch size, early stopping.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Class names, indexed by label; filled in from the corpus when a run is trained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// A tutorial's published test numbers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// Test accuracy.
+    pub accuracy: Option<f64>,
+    /// Test ROC AUC (binary tasks).
+    pub auc: Option<f64>,
+    /// Test loss.
+    pub loss: Option<f64>,
+    /// Training accuracy, where the tutorial gives it.
+    pub train_accuracy: Option<f64>,
+    /// Where the numbers come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// How validation and test sets are made from the corpus.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SplitConfig {
+    /// No validation set (the corpus' own validation file is used when it has one).
+    #[default]
+    None,
+    /// A seeded random fraction of the training set becomes the validation set.
+    Random {
+        /// Fraction in (0, 1).
+        validation: f64,
+    },
+    /// Keras `validation_split`: the last fraction of the training data, unshuffled.
+    Keras {
+        /// Fraction in (0, 1).
+        validation: f64,
+    },
+    /// Stratified validation (and test, when the corpus has none) fractions.
+    Stratified {
+        /// Validation fraction.
+        validation: f64,
+        /// Test fraction; used when the corpus has no test split.
+        #[serde(default)]
+        test: f64,
+    },
+}
+
+/// Which texts the tokenizer is fitted on.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FitOn {
+    /// The training split only.
+    #[default]
+    Train,
+    /// Training and test texts, as the AG News tutorial does.
+    TrainAndTest,
+}
+
+/// Text processing: normalisation, Keras tokenizer settings and padding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextRecipe {
+    /// Keep the `num_words - 1` most frequent words (Keras `num_words`); all when absent.
+    pub num_words: Option<usize>,
+    /// Token for out-of-vocabulary words (Keras `oov_token`).
+    pub oov_token: Option<String>,
+    /// Lower-case before tokenizing (Keras `lower`).
+    pub lower: bool,
+    /// Characters removed before splitting (Keras `filters`).
+    pub filters: String,
+    /// Sequence length (Keras `maxlen`); absent means the longest training sequence + 1.
+    pub maxlen: Option<usize>,
+    /// Where padding goes.
+    pub padding: Padding,
+    /// Where long sequences are cut.
+    pub truncating: Truncating,
+    /// Cleaning before tokenizing: a preset (`"none"`, `"imdb"`, `"tweets"`) or a list of
+    /// steps (`["strip_html_breaks", "lowercase", ...]`, see `textrnn_text::Step`).
+    pub normalize: Normalize,
+    /// Which texts the vocabulary is built from.
+    pub fit_on: FitOn,
+}
+
+impl Default for TextRecipe {
+    fn default() -> Self {
+        let keras = textrnn_text::TokenizerConfig::default();
+        Self {
+            num_words: None,
+            oov_token: None,
+            lower: keras.lower,
+            filters: keras.filters,
+            maxlen: None,
+            padding: Padding::Pre,
+            truncating: Truncating::Pre,
+            normalize: Normalize::Preset("none".to_string()),
+            fit_on: FitOn::Train,
+        }
+    }
+}
+
+/// The cleaning applied before tokenizing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Normalize {
+    /// A named preset: `none`, `imdb` (drops `<br />` tags) or `tweets` (the airline tutorial's cleaning).
+    Preset(String),
+    /// Explicit steps, applied in order.
+    Steps(Vec<textrnn_text::Step>),
+}
+
+impl Normalize {
+    /// The steps this setting stands for; an unknown preset is an error naming it.
+    pub fn steps(&self) -> Result<Vec<textrnn_text::Step>> {
+        use textrnn_text::Step;
+        match self {
+            Normalize::Steps(steps) => Ok(steps.clone()),
+            Normalize::Preset(name) => match name.as_str() {
+                "none" => Ok(Vec::new()),
+                "imdb" => Ok(Step::IMDB.to_vec()),
+                "tweets" => Ok(Step::TWEETS.to_vec()),
+                other => Err(Error::invalid(
+                    "text.normalize",
+                    format!("unknown preset {other:?}; use none, imdb, tweets or a list of steps"),
+                )),
+            },
+        }
+    }
+
+    /// The compiled cleaning pipeline.
+    pub fn pipeline(&self) -> Result<textrnn_text::Pipeline> {
+        Ok(textrnn_text::Pipeline::from_steps(self.steps()?)?)
+    }
+}
+
+impl TextRecipe {
+    /// The tokenizer settings of this recipe.
+    pub fn tokenizer_config(&self) -> textrnn_text::TokenizerConfig {
+        textrnn_text::TokenizerConfig {
+            num_words: self.num_words,
+            oov_token: self.oov_token.clone(),
+            lower: self.lower,
+            filters: self.filters.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Recipe {
+    /// Parses a recipe from TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let mut recipe: Recipe = toml::from_str(text).map_err(|e| Error::Recipe {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        if recipe.model.name.is_empty() {
+            recipe.model.name = recipe.name.clone();
+        }
+        recipe.validate()?;
+        Ok(recipe)
+    }
+
+    /// Reads a recipe file (`.toml`, or a run's `config.json`).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            let recipe: Recipe = serde_json::from_str(&text).map_err(|e| Error::Recipe {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            recipe.validate()?;
+            return Ok(recipe);
+        }
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// One of the recipes shipped with textrnn ([`BUILTIN_RECIPES`]).
+    pub fn builtin(name: &str) -> Result<Self> {
+        let (_, text) = BUILTIN_RECIPES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = BUILTIN_RECIPES.iter().map(|(n, _)| *n).collect();
+                Error::invalid(
+                    "recipe",
+                    format!("no built-in recipe {name:?}; known: {}", names.join(", ")),
+                )
+            })?;
+        Self::from_toml(text, &format!("recipes/{name}.toml"))
+    }
+
+    /// A built-in name or a path to a TOML/JSON file.
+    pub fn resolve(name_or_path: &str) -> Result<Self> {
+        let path = Path::new(name_or_path);
+        if path.exists() || name_or_path.ends_with(".toml") || name_or_path.ends_with(".json") {
+            Self::load(path)
+        } else {
+            Self::builtin(name_or_path)
+        }
+    }
+
+    /// Checks values the type system cannot (fractions, lengths, sizes).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(0) = self.text.maxlen {
+            return Err(Error::invalid(
+                "text.maxlen (--max-len)",
+                "must be at least 1",
+            ));
+        }
+        if let Some(n) = self.text.num_words {
+            if n < 3 {
+                return Err(Error::invalid(
+                    "text.num_words (--vocab-size)",
+                    format!("{n} keeps no word: index 0 is padding, so at least 3 are needed"),
+                ));
+            }
+        }
+        if self.train.batch_size == 0 {
+            return Err(Error::invalid(
+                "train.batch_size (--batch-size)",
+                "must be at least 1",
+            ));
+        }
+        if self.train.epochs == 0 {
+            return Err(Error::invalid(
+                "train.epochs (--epochs)",
+                "must be at least 1",
+            ));
+        }
+        let fraction_ok = |f: f64| f > 0.0 && f < 1.0;
+        match &self.split {
+            SplitConfig::None => {}
+            SplitConfig::Random { validation } | SplitConfig::Keras { validation } => {
+                if !fraction_ok(*validation) {
+                    return Err(Error::invalid(
+                        "split.validation",
+                        format!("{validation} is not in (0, 1)"),
+                    ));
+                }
+            }
+            SplitConfig::Stratified { validation, test } => {
+                if !fraction_ok(*validation)
+                    || !(0.0..1.0).contains(test)
+                    || validation + test >= 1.0
+                {
+                    return Err(Error::invalid(
+                        "split",
+                        format!("validation {validation} and test {test} must be fractions summing below 1"),
+                    ));
+                }
+            }
+        }
+        self.text.normalize.steps()?;
+        Ok(())
+    }
+
+    /// The recipe as TOML text.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| Error::Recipe {
+            path: self.name.clone(),
+            message: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! End to end through the library: a generated corpus, a recipe, training, the run directory,
+//! reloading and predicting. Runs in seconds on 2 cores, no network, no ../shared.
+
+use std::path::Path;
+
+use textrnn::{synthetic, Recipe, Run, TrainOptions};
+
+/// A small recipe over CSV files: Embedding(vocab, 16) -> Bidirectional(GRU(16)) -> Dense(1, sigmoid).
+pub fn tiny_recipe(dir: &Path, epochs: usize) -> Recipe {
+    let train = dir.join("train.csv");
+    let test = dir.join("test.csv");
+    synthetic::write_csv(&train, &synthetic::keyword_corpus(400, 1)).expect("write train.csv");
+    synthetic::write_csv(&test, &synthetic::keyword_corpus(200, 2)).expect("write test.csv");
+    let toml = format!(
+        r#"
+name = "tiny"
+seed = 7
+[data]
+corpus = "csv"
+train = {train:?}
+test = {test:?}
+text_col = "text"
+label_col = "label"
+[split]
+kind = "random"
+validation = 0.15
+[text]
+num_words = 100
+maxlen = 16
+[model]
+layers = [
+  {{ type = "embedding", output_dim = 16 }},
+  {{ type = "bidirectional", layer = {{ type = "gru", units = 16 }} }},
+  {{ type = "dense", units = 1, activation = "sigmoid" }},
+]
+[train]
+epochs = {epochs}
+batch_size = 32
+optimizer = {{ name = "adam", learning_rate = 0.01 }}
+"#
+    );
+    Recipe::from_toml(&toml, "tiny.toml").expect("tiny recipe parses")
+}
+
+#[test]
+fn train_reload_predict_round_trip() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let recipe = tiny_recipe(tmp.path(), 8);
+    let out = tmp.path().join("run");
+    let opts = TrainOptions {
+        out: Some(out.clone()),
+        ..TrainOptions::default()
+    };
+    let outcome = textrnn::train_run(&recipe, &opts).expect("training succeeds");
+    let test = outcome.test.clone().expect("the recipe has a test split");
+    assert!(
+        test.accuracy >= 0.95,
+        "test accuracy {} < 0.95",
+        test.accuracy
+    );
+    assert_eq!(outcome.sizes, (340, 60, 200));
+
+    for file in [
+        "config.json",
+        "tokenizer.json",
+        "model.safetensors",
+        "history.csv",
+        "history.json",
+        "metrics.json",
+    ] {
+        assert!(
+            out.join(file).is_file(),
+            "{file} missing from the run directory"
+        );
+    }
+    // tokenizer.json loads in Hugging Face tokenizers as it is.
+    tokenizers::Tokenizer::from_file(out.join("tokenizer.json"))
+        .expect("HF tokenizers loads tokenizer.json");
+
+    // Reloaded, the run gives exactly the same test metrics as right after training.
+    let run = Run::open(&out).expect("run reloads");
+    let again = run.evaluate(&TrainOptions::default()).expect("evaluate");
+    assert_eq!(again, test);
+
+    let preds = run
+        .predict(
+            &["a wonderful film".into(), "an awful boring movie".into()],
+            8,
+            false,
+        )
+        .expect("predict");
+    assert_eq!(preds.n_classes, 2);
+    assert!(
+        preds.probs[1] > 0.5,
+        "positive text scored {}",
+        preds.probs[1]
+    );
+    assert!(
+        preds.probs[3] < 0.5,
+        "negative text scored {}",
+        preds.probs[3]
+    );
+}
+
+#[test]
+fn same_seed_same_history() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let recipe = tiny_recipe(tmp.path(), 2);
+    let run = |name: &str| {
+        let opts = TrainOptions {
+            out: Some(tmp.path().join(name)),
+            ..TrainOptions::default()
+        };
+        textrnn::train_run(&recipe, &opts).expect("training succeeds")
+    };
+    let (a, b) = (run("a"), run("b"));
+    assert_eq!(a.test, b.test);
+    let read = |name: &str| {
+        std::fs::read(tmp.path().join(name).join("model.safetensors")).expect("weights")
+    };
+    assert_eq!(
+        read("a"),
+        read("b"),
+        "same seed must give bit-identical weights"
+    );
+}
+
+#[test]
+fn builtin_recipes_parse_and_match_keras_counts() {
+    // Keras model.summary() totals for the tutorial architectures.
+    let expected: &[(&str, usize)] = &[
+        ("imdb-bigru", 1_362_817),
+        ("imdb-lstm100", 213_301),
+        ("imdb-cnn-lstm", 216_405),
+    ];
+    for (name, total) in expected {
+        let recipe = Recipe::builtin(name).expect("built-in recipe parses");
+        let spec = recipe
+            .model
+            .clone()
+            .with_vocab_size(recipe.text.num_words.expect("num_words"));
+        let summary = spec
+            .summary(recipe.text.maxlen.expect("maxlen"))
+            .expect("summary");
+        assert_eq!(summary.total_params, *total, "{name}");
+    }
+    for (name, _) in textrnn::BUILTIN_RECIPES {
+        Recipe::builtin(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn unknown_recipe_key_is_named() {
+    let err = Recipe::from_toml(
+        "name = \"x\"\nbogus = 1\n[data]\ncorpus = \"imdb\"\n[model]\nlayers = []\n",
+        "x.toml",
+    )
+    .expect_err("unknown key rejected");
+    assert!(err.to_string().contains("bogus"), "{err}");
+}
+
+#[test]
+fn broken_run_directories_are_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let recipe = tiny_recipe(tmp.path(), 1);
+    let out = tmp.path().join("run");
+    let opts = TrainOptions {
+        out: Some(out.clone()),
+        ..TrainOptions::default()
+    };
+    textrnn::train_run(&recipe, &opts).expect("training succeeds");
+    // A truncated model file must not load.
+    let model = out.join("model.safetensors");
+    let bytes = std::fs::read(&model).expect("weights");
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).expect("truncate");
+    let err = Run::open(&out).err().expect("truncated weights rejected");
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+    // A missing tokenizer is named.
+    std::fs::remove_file(out.join("tokenizer.json")).expect("remove");
+    let err = Run::open(&out).err().expect("missing tokenizer rejected");
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+}

@@ -1,0 +1,94 @@
+//! Developer tasks: `cargo xtask experiments` (the tutorials' experiment matrix) and
+//! `cargo xtask bench` (recurrent-kernel benchmarks).
+
+mod bench;
+mod experiments;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// textrnn developer tasks.
+#[derive(Debug, Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the tutorial recipes end to end and write results.md / results.json.
+    Experiments {
+        /// Only these recipes (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Every recipe on a small slice (1 epoch, ~2,000 training examples): minutes, not hours.
+        #[arg(long)]
+        quick: bool,
+        /// Where the corpora are (default: ../shared/datasets when it exists, else TEXTRNN_DATA_DIR / cache / download).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Output directory for run directories and the results table.
+        #[arg(long, default_value = "experiments")]
+        out: PathBuf,
+        /// Seed for every recipe (default: each recipe's own).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Benchmark fused vs reference recurrent kernels on the tutorial shapes.
+    Bench {
+        /// Also run the same shapes in PyTorch (when importable) and print ratios.
+        #[arg(long)]
+        vs_torch: bool,
+        /// Fewer iterations.
+        #[arg(long)]
+        quick: bool,
+        /// Only shapes whose name contains one of these.
+        #[arg(long)]
+        only: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Experiments {
+            only,
+            quick,
+            data_dir,
+            out,
+            seed,
+        } => experiments::run(experiments::Options {
+            only,
+            quick,
+            data_dir,
+            out,
+            seed,
+        }),
+        Command::Bench {
+            vs_torch,
+            quick,
+            only,
+        } => bench::run(bench::BenchOpts {
+            vs_torch,
+            quick,
+            only,
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
