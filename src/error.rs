@@ -57,6 +57,18 @@ pub enum Error {
     /// From the train crate.
     #[error(transparent)]
     Train(#[from] textrnn_train::Error),
+    /// From the evaluation functions (classification report, curves, thresholds).
+    #[error(transparent)]
+    Eval(#[from] textrnn_train::evaluation::EvalError),
+    /// From the plotting functions.
+    #[error(transparent)]
+    Plot(#[from] textrnn_train::plot::PlotError),
+    /// From the LIME explainer.
+    #[error(transparent)]
+    Explain(#[from] textrnn_train::explain::ExplainError),
+    /// From the HTML report.
+    #[error(transparent)]
+    Report(#[from] textrnn_train::report::ReportError),
     /// From candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

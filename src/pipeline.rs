@@ -1,5 +1,7 @@
 //! The end-to-end training pipeline: corpus -> normalisation -> splits -> tokenizer ->
-//! padded sequences -> model -> training -> test evaluation -> run directory.
+//! padded sequences -> model -> training -> test evaluation and plots -> run directory; and
+//! [`recreate_split`], which rebuilds one split of a saved run (same corpus, split, seed and
+//! `--limit`) for `evaluate`, `tune-threshold` and `report`.
 //!
 //! Every random choice (shuffles, splits, initialisation, dropout) derives from `recipe.seed`.
 
@@ -11,6 +13,8 @@ use textrnn_data::{Corpus, Dataset, LoadOptions};
 use textrnn_models::{Classifier, TextClassifier};
 use textrnn_text::{pad_sequences, KerasTokenizer};
 use textrnn_train::{EncodedSplit, History};
+
+use crate::evaluate::TestMetrics;
 
 use crate::recipe::{FitOn, Recipe, SplitConfig, TextRecipe};
 use crate::run::{self, Run};
@@ -31,19 +35,6 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Prefer a GPU when built with `cuda`/`metal`.
     pub gpu: bool,
-}
-
-/// Test-split numbers saved as `metrics.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TestMetrics {
-    /// Number of test examples.
-    pub n: usize,
-    /// Mean loss.
-    pub loss: f64,
-    /// Accuracy (threshold 0.5 or argmax).
-    pub accuracy: f64,
-    /// ROC AUC (binary tasks).
-    pub auc: Option<f64>,
 }
 
 /// What [`train_run`] returns.
@@ -164,16 +155,7 @@ pub fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
     recipe.validate()?;
     let started = Instant::now();
     let corpus = load_corpus(recipe, opts)?;
-    let (mut train, mut val, mut test) = split(recipe, corpus)?;
-    if let Some(n) = opts.limit_train {
-        train = subsample(&train, n, recipe.seed)?;
-        val = val
-            .map(|v| subsample(&v, n / 4 + 1, recipe.seed))
-            .transpose()?;
-    }
-    if let Some(n) = opts.limit_test {
-        test = test.map(|t| subsample(&t, n, recipe.seed)).transpose()?;
-    }
+    let (mut train, mut val, mut test) = select_splits(recipe, corpus, &Limits::of(opts))?;
     let clean = normalizer(&recipe.text)?;
     let clean_all = |d: &mut Dataset| {
         for t in d.texts.iter_mut() {
@@ -268,7 +250,54 @@ fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Trains a recipe end to end and writes its run directory.
+/// The subsampling limits a run was trained with, saved as `limits.json` when any is set, so
+/// that `evaluate`, `tune-threshold` and `report` re-create exactly the same splits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Limits {
+    /// At most this many training examples (validation: `limit_train / 4 + 1`).
+    pub limit_train: Option<usize>,
+    /// At most this many test examples.
+    pub limit_test: Option<usize>,
+}
+
+impl Limits {
+    pub(crate) fn of(opts: &TrainOptions) -> Self {
+        Self {
+            limit_train: opts.limit_train,
+            limit_test: opts.limit_test,
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        self.limit_train.is_some() || self.limit_test.is_some()
+    }
+}
+
+/// Splits the corpus and applies the subsampling limits: (train, validation, test), not cleaned.
+fn select_splits(
+    recipe: &Recipe,
+    corpus: Corpus,
+    limits: &Limits,
+) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
+    let (mut train, mut val, mut test) = split(recipe, corpus)?;
+    if let Some(n) = limits.limit_train {
+        train = subsample(&train, n, recipe.seed)?;
+        val = val
+            .map(|v| subsample(&v, n / 4 + 1, recipe.seed))
+            .transpose()?;
+    }
+    if let Some(n) = limits.limit_test {
+        test = test.map(|t| subsample(&t, n, recipe.seed)).transpose()?;
+    }
+    Ok((train, val, test))
+}
+
+/// Batch size of evaluation passes (the same in `train` and `evaluate`, so the numbers agree).
+pub(crate) const EVAL_BATCH: usize = 512;
+
+/// Trains a recipe end to end and writes its run directory: the model, the history, the test
+/// metrics (`metrics.json`, `test_predictions.json`) and the plots (`plots/`).
 pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     let prepared = prepare(recipe, opts)?;
     let recipe = &prepared.recipe;
@@ -282,6 +311,10 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     // Config and tokenizer first: a run directory always says what it is.
     crate::atomic::write_json(&dir.join(run::CONFIG), recipe)?;
     prepared.tokenizer.save(dir.join(run::TOKENIZER))?;
+    let limits = Limits::of(opts);
+    if limits.is_set() {
+        crate::atomic::write_json(&dir.join(run::LIMITS), &limits)?;
+    }
 
     let model_path = dir.join(run::MODEL);
     let mut callbacks: Vec<Box<dyn textrnn_train::Callback>> = Vec::new();
@@ -316,20 +349,33 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     TextClassifier::save(&varmap, &model_path)?;
     history.save_csv(dir.join(run::HISTORY_CSV))?;
     history.save_json(dir.join(run::HISTORY_JSON))?;
+    let series = crate::plots::history_series(&dir.join(run::HISTORY_JSON))?;
 
     let test = match &prepared.test {
         Some(split) => {
-            let m = textrnn_train::evaluate(&model, split, recipe.train.batch_size.max(256))?;
-            let metrics = TestMetrics {
-                n: split.len(),
-                loss: m.loss,
-                accuracy: m.accuracy,
-                auc: m.auc,
+            let preds = textrnn_train::predict_proba(
+                &model,
+                &split.tokens,
+                split.seq_len,
+                EVAL_BATCH,
+                opts.progress,
+            )?;
+            let saved = TestPredictions {
+                class_names: prepared.class_names.clone(),
+                labels: split.labels.clone(),
+                n_classes: preds.n_classes,
+                probs: preds.probs,
             };
+            let metrics = crate::evaluate::compute_metrics(&saved, None)?;
             crate::atomic::write_json(&dir.join(run::METRICS), &metrics)?;
+            crate::atomic::write_json(&dir.join(run::TEST_PREDICTIONS), &saved)?;
+            crate::plots::write_plots(&dir, Some(&series), Some((&saved, &metrics)))?;
             Some(metrics)
         }
-        None => None,
+        None => {
+            crate::plots::write_plots(&dir, Some(&series), None)?;
+            None
+        }
     };
     Ok(TrainOutcome {
         dir,
@@ -346,58 +392,75 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     })
 }
 
-/// Evaluates a loaded run on its recipe's test split.
-pub(crate) fn evaluate_run(run: &Run, opts: &TrainOptions) -> Result<(TestMetrics, Prepared)> {
-    let mut recipe = run.recipe.clone();
-    // Re-create the same splits; the tokenizer and model come from the run.
-    recipe.text.maxlen = run.recipe.text.maxlen;
-    let prepared = prepare_with_tokenizer(&recipe, opts, &run.tokenizer)?;
-    let split = prepared
-        .test
-        .as_ref()
-        .ok_or_else(|| Error::invalid("data", "the recipe's corpus has no test split"))?;
-    let m = textrnn_train::evaluate(&run.model, split, 512)?;
-    Ok((
-        TestMetrics {
-            n: split.len(),
-            loss: m.loss,
-            accuracy: m.accuracy,
-            auc: m.auc,
-        },
-        prepared,
-    ))
+/// A split of a saved run, re-created from its recipe, seed and limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    Validation,
+    Test,
 }
 
-/// Like [`prepare`] but encodes with an existing tokenizer (re-evaluating a saved run).
-pub(crate) fn prepare_with_tokenizer(
-    recipe: &Recipe,
-    opts: &TrainOptions,
-    tokenizer: &KerasTokenizer,
-) -> Result<Prepared> {
-    let corpus = load_corpus(recipe, opts)?;
-    let (train, val, mut test) = split(recipe, corpus)?;
-    if let Some(n) = opts.limit_test {
-        test = test.map(|t| subsample(&t, n, recipe.seed)).transpose()?;
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Validation => "validation",
+            Which::Test => "test",
+        }
     }
+}
+
+/// One split of a saved run: cleaned texts, labels, and the padded token ids.
+pub(crate) struct RunSplit {
+    /// Cleaned texts (as the model saw them).
+    pub texts: Vec<String>,
+    /// Token ids and labels.
+    pub encoded: EncodedSplit,
+}
+
+/// Re-creates one split of a run exactly as in training (same corpus, split, seed and limits),
+/// cleaning and encoding only that split with the run's tokenizer.
+pub(crate) fn recreate_split(run: &Run, opts: &TrainOptions, which: Which) -> Result<RunSplit> {
+    let recipe = &run.recipe;
+    let corpus = load_corpus(recipe, opts)?;
+    let (train, val, test) = select_splits(recipe, corpus, &run.limits)?;
+    if !recipe.classes.is_empty() && train.class_names != recipe.classes {
+        return Err(Error::Run {
+            dir: run.dir.clone(),
+            reason: format!(
+                "the corpus now has classes [{}] but the run was trained on [{}]",
+                train.class_names.join(", "),
+                recipe.classes.join(", ")
+            ),
+        });
+    }
+    let data = match which {
+        Which::Validation => val,
+        Which::Test => test,
+    }
+    .ok_or_else(|| Error::Run {
+        dir: run.dir.clone(),
+        reason: match which {
+            Which::Validation => "the run has no validation split (its recipe's [split] is `none` and the corpus has none); retrain with e.g. [split] kind = \"random\", validation = 0.2".to_string(),
+            Which::Test => "the recipe's corpus has no test split".to_string(),
+        },
+    })?;
     let clean = normalizer(&recipe.text)?;
-    let maxlen = recipe
-        .text
-        .maxlen
-        .ok_or_else(|| Error::invalid("text.maxlen", "missing in the run's config.json"))?;
-    let to_split = |d: &Dataset| -> Result<EncodedSplit> {
-        let texts: Vec<String> = d.texts.iter().map(|t| clean.apply(t)).collect();
-        let tokens = encode(tokenizer, &recipe.text, maxlen, &texts)?;
-        Ok(EncodedSplit::new(tokens, maxlen, d.labels.clone())?)
-    };
-    Ok(Prepared {
-        recipe: recipe.clone(),
-        tokenizer: tokenizer.clone(),
-        class_names: train.class_names.clone(),
-        train: to_split(&train)?,
-        validation: val.as_ref().map(&to_split).transpose()?,
-        test: test.as_ref().map(&to_split).transpose()?,
-        test_texts: test
-            .map(|t| t.texts.iter().map(|x| clean.apply(x)).collect())
-            .unwrap_or_default(),
-    })
+    let texts: Vec<String> = data.texts.iter().map(|t| clean.apply(t)).collect();
+    let tokens = encode(&run.tokenizer, &recipe.text, run.maxlen(), &texts)?;
+    let encoded = EncodedSplit::new(tokens, run.maxlen(), data.labels)?;
+    tracing::info!(split = which.name(), n = encoded.len(), "split re-created");
+    Ok(RunSplit { texts, encoded })
+}
+
+/// Test-split probabilities and labels, saved as `test_predictions.json` so that `plot` and
+/// `report` need neither the corpus nor a forward pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestPredictions {
+    /// Class names, indexed by label.
+    pub class_names: Vec<String>,
+    /// True label of each test example.
+    pub labels: Vec<u32>,
+    /// Number of classes `C` (2 for a sigmoid model).
+    pub n_classes: usize,
+    /// `N * C` probabilities, row-major.
+    pub probs: Vec<f32>,
 }

@@ -67,6 +67,11 @@ fn train_reload_predict_round_trip() {
         "history.csv",
         "history.json",
         "metrics.json",
+        "test_predictions.json",
+        "plots/history.png",
+        "plots/confusion.svg",
+        "plots/roc.png",
+        "plots/pr.png",
     ] {
         assert!(
             out.join(file).is_file(),

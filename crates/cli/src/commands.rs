@@ -3,10 +3,14 @@
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
+use textrnn::train::evaluation::Objective;
 use textrnn::train::OptimizerConfig;
-use textrnn::{Recipe, Run, TrainOptions};
+use textrnn::{ExplainOptions, Recipe, ReportOptions, Run, TrainOptions};
 
-use crate::args::{Cli, Command, EvaluateArgs, PredictArgs, SummaryArgs, TrainArgs};
+use crate::args::{
+    Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, PlotArgs, PredictArgs, ReportArgs,
+    SummaryArgs, TrainArgs, TuneThresholdArgs,
+};
 use crate::output;
 
 /// Dispatches to the subcommand.
@@ -15,7 +19,11 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(args, progress),
         Command::Evaluate(args) => evaluate(args, progress),
+        Command::TuneThreshold(args) => tune_threshold(args, progress),
         Command::Predict(args) => predict(args, progress),
+        Command::Explain(args) => explain(args, progress),
+        Command::Plot(args) => plot(args, progress),
+        Command::Report(args) => report(args, progress),
         Command::Summary(args) => summary(args),
         Command::Recipes(flag) => {
             output::print_recipes(flag.json);
@@ -70,18 +78,110 @@ fn train(args: TrainArgs, progress: bool) -> Result<()> {
     output::print_train_outcome(&recipe, &outcome, args.json)
 }
 
-fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
-    let run = Run::open(&args.run_dir)
-        .with_context(|| format!("opening run {}", args.run_dir.display()))?;
-    let opts = TrainOptions {
-        data_dir: args.data.data_dir.clone(),
+fn open_run(dir: &std::path::Path) -> Result<Run> {
+    Run::open(dir).with_context(|| format!("opening run {}", dir.display()))
+}
+
+fn data_options(data: &DataArgs, progress: bool) -> TrainOptions {
+    TrainOptions {
+        data_dir: data.data_dir.clone(),
         progress,
         ..TrainOptions::default()
-    };
+    }
+}
+
+fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
+    let run = open_run(&args.run_dir)?;
     let metrics = run
-        .evaluate(&opts)
+        .evaluate_with(&data_options(&args.data, progress), args.threshold)
         .context("evaluating on the test split")?;
     output::print_test_metrics(&run.recipe, &metrics, args.json)
+}
+
+fn tune_threshold(args: TuneThresholdArgs, progress: bool) -> Result<()> {
+    let objective = match (args.min_precision, args.min_recall) {
+        (Some(p), _) => Objective::MinPrecision(p),
+        (None, Some(r)) => Objective::MinRecall(r),
+        (None, None) => Objective::MaxF1,
+    };
+    let run = open_run(&args.run_dir)?;
+    let choice = run
+        .tune_threshold(&data_options(&args.data, progress), objective)
+        .context("tuning the decision threshold on the validation split")?;
+    output::print_threshold(&run, &choice, args.json)
+}
+
+fn explain(args: ExplainArgs, progress: bool) -> Result<()> {
+    if args.num_samples < 2 {
+        bail!(
+            "invalid --num-samples {}: must be at least 2",
+            args.num_samples
+        );
+    }
+    if args.top == 0 || args.batch_size == 0 {
+        bail!("invalid --top / --batch-size: must be at least 1");
+    }
+    let run = open_run(&args.run_dir)?;
+    let label = args
+        .label
+        .as_deref()
+        .map(|l| run.class_index(l))
+        .transpose()
+        .context("choosing the class to explain")?;
+    let opts = ExplainOptions {
+        label,
+        num_samples: args.num_samples,
+        top: args.top,
+        seed: args.seed,
+        batch_size: args.batch_size,
+        progress,
+    };
+    let explanation = run
+        .explain(&args.text, &opts)
+        .context("explaining the text")?;
+    if let Some(path) = &args.html {
+        let html = explanation.to_html(&args.text, run.class_names(), &explanation.predicted_proba);
+        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
+    }
+    output::print_explanation(
+        &run,
+        &args.text,
+        &explanation,
+        args.json,
+        args.html.as_deref(),
+    )
+}
+
+fn plot(args: PlotArgs, progress: bool) -> Result<()> {
+    let run = open_run(&args.run_dir)?;
+    let written = run
+        .plot(&data_options(&args.data, progress))
+        .context("drawing the plots")?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn report(args: ReportArgs, progress: bool) -> Result<()> {
+    if args.lime_samples < 2 {
+        bail!(
+            "invalid --lime-samples {}: must be at least 2",
+            args.lime_samples
+        );
+    }
+    let run = open_run(&args.run_dir)?;
+    let opts = ReportOptions {
+        out: args.out.clone(),
+        examples: args.examples,
+        lime_samples: args.lime_samples,
+        ..ReportOptions::default()
+    };
+    let path = run
+        .report(&data_options(&args.data, progress), &opts)
+        .context("writing the report")?;
+    println!("Report written to {}", path.display());
+    Ok(())
 }
 
 fn read_lines(reader: impl BufRead, origin: &str) -> Result<Vec<String>> {
@@ -112,8 +212,10 @@ fn predict(args: PredictArgs, progress: bool) -> Result<()> {
     if args.batch_size == 0 {
         bail!("invalid --batch-size 0: must be at least 1");
     }
-    let run = Run::open(&args.run_dir)
-        .with_context(|| format!("opening run {}", args.run_dir.display()))?;
+    let run = open_run(&args.run_dir)?;
+    let threshold = run
+        .decision_threshold(None)
+        .context("reading threshold.json")?;
     let preds = run
         .predict(
             &texts,
@@ -121,7 +223,7 @@ fn predict(args: PredictArgs, progress: bool) -> Result<()> {
             progress && texts.len() > args.batch_size,
         )
         .context("predicting")?;
-    output::print_predictions(&run, &texts, &preds, args.json)
+    output::print_predictions(&run, &texts, &preds, threshold, args.json)
 }
 
 fn summary(args: SummaryArgs) -> Result<()> {

@@ -1,4 +1,5 @@
-//! `textrnn`: train, evaluate, predict and summarise recurrent text classifiers.
+//! `textrnn`: train, evaluate, tune thresholds, predict, explain, plot, report and summarise
+//! recurrent text classifiers.
 //!
 //! A thin layer over the `textrnn` crate: it parses arguments, sets up logging and prints
 //! tables (or JSON with `--json`). Every subcommand has `--help`.

@@ -171,6 +171,7 @@ impl Recurrent {
         let u = self.units;
         let (dtype, dev) = (x.dtype(), x.device());
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
+        let no_grad = crate::recurrent::no_grad_active();
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
             let (in_mask, rec_mask) = match mode.rng() {
@@ -194,33 +195,39 @@ impl Recurrent {
                 None => x.clone(),
             };
             let g = dir.kernel.dim(1)?;
-            let xw = xin.reshape((b * t, f))?.matmul(&dir.kernel)?;
+            // Inference (`no_grad`): detached weights, so the fused op keeps no activations.
+            let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+            let (b_in, b_hh) = match self.cell {
+                Cell::Lstm => (p(&dir.bias), None),
+                Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
+            };
+            // `[x, 1] · [kernel; b_in]`: the bias gradient comes out of the matmul backward
+            // instead of a `(B·T, G·u)` column sum (`broadcast_add`'s backward, slow on the CPU).
+            let ones = Tensor::ones((b * t, 1), dtype, dev)?;
+            let x1 = Tensor::cat(&[&xin.reshape((b * t, f))?, &ones], 1)?;
+            let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
+            let xproj = x1.matmul(&kb)?.reshape((b, t, g))?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
-            let out = match self.cell {
-                Cell::Lstm => {
-                    let xproj = xw.broadcast_add(&dir.bias)?.reshape((b, t, g))?;
-                    crate::recurrent::lstm_sequence(
-                        &xproj,
-                        &dir.recurrent_kernel,
-                        &h0,
-                        &h0,
-                        mask.as_ref(),
-                        rec_mask.as_ref(),
-                        dir.reverse,
-                    )?
-                }
-                Cell::Gru => {
-                    let xproj = xw.broadcast_add(&dir.bias.get(0)?)?.reshape((b, t, g))?;
-                    crate::recurrent::gru_sequence(
-                        &xproj,
-                        &dir.recurrent_kernel,
-                        &dir.bias.get(1)?,
-                        &h0,
-                        mask.as_ref(),
-                        rec_mask.as_ref(),
-                        dir.reverse,
-                    )?
-                }
+            let w_hh = p(&dir.recurrent_kernel);
+            let out = match b_hh {
+                None => crate::recurrent::lstm_sequence(
+                    &xproj,
+                    &w_hh,
+                    &h0,
+                    &h0,
+                    mask.as_ref(),
+                    rec_mask.as_ref(),
+                    dir.reverse,
+                )?,
+                Some(b_hh) => crate::recurrent::gru_sequence(
+                    &xproj,
+                    &w_hh,
+                    &b_hh,
+                    &h0,
+                    mask.as_ref(),
+                    rec_mask.as_ref(),
+                    dir.reverse,
+                )?,
             };
             let out = if self.return_sequences {
                 out

@@ -175,24 +175,38 @@ pub(crate) fn matmul<T: Real>(
     } else {
         gemm::Parallelism::None
     };
+    // `gemm` vectorises along the destination's columns-of-memory (its `m` axis wants unit row
+    // stride): a row-major `C = A·B` runs as the column-major `Cᵀ = Bᵀ·Aᵀ`, which needs no
+    // strided stores and reads the row-major `B` (the recurrent kernel) without packing.
+    let (m, n, dst_rs, dst_cs, lhs, lhs_rs, lhs_cs, rhs, rhs_rs, rhs_cs) =
+        if dst.cs == 1 && dst.rs != 1 {
+            (
+                dst.cols, dst.rows, dst.cs, dst.rs, b.data, b.cs, b.rs, a.data, a.cs, a.rs,
+            )
+        } else {
+            (
+                dst.rows, dst.cols, dst.rs, dst.cs, a.data, a.rs, a.cs, b.data, b.rs, b.cs,
+            )
+        };
     // SAFETY: the three views were checked above to stay inside their slices for every index
-    // (i < rows, j < cols); `dst` is a unique borrow, so it aliases neither input; `T` is f32 or
-    // f64, both supported by `gemm`. Strides are < isize::MAX since they index real slices.
+    // (i < rows, j < cols), and the transposed problem indexes exactly the same elements; `dst`
+    // is a unique borrow, so it aliases neither input; `T` is f32 or f64, both supported by
+    // `gemm`. Strides are < isize::MAX since they index real slices.
     unsafe {
         gemm::gemm(
-            dst.rows,
-            dst.cols,
+            m,
+            n,
             a.cols,
             dst.data.as_mut_ptr(),
-            dst.cs as isize,
-            dst.rs as isize,
+            dst_cs as isize,
+            dst_rs as isize,
             accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
             T::ONE,
             T::ONE,
             false,

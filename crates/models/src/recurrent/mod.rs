@@ -71,6 +71,32 @@ pub fn fused_enabled() -> bool {
     }
 }
 
+thread_local! {
+    static NO_GRAD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` in an inference scope on this thread: recurrent layers then run on detached weights,
+/// so the fused ops keep no activations for backward (less memory, faster) and no gradient flows
+/// to the layer's parameters. `Mode::Eval` alone does not imply this (gradient checks
+/// differentiate through evaluation mode); evaluation/prediction loops should wrap their forward
+/// passes in it. Nests; restored on unwind.
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            NO_GRAD.with(|c| c.set(c.get() - 1));
+        }
+    }
+    NO_GRAD.with(|c| c.set(c.get() + 1));
+    let _guard = Guard;
+    f()
+}
+
+/// Whether the current thread is inside [`no_grad`].
+pub fn no_grad_active() -> bool {
+    NO_GRAD.with(|c| c.get() > 0)
+}
+
 fn use_fused(xproj: &Tensor) -> bool {
     fused_enabled() && xproj.device().is_cpu() && matches!(xproj.dtype(), DType::F32 | DType::F64)
 }
