@@ -49,6 +49,10 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
         include_str!("../recipes/agnews-bilstm-50.toml"),
     ),
     (
+        "agnews-lstm-50-masked",
+        include_str!("../recipes/agnews-lstm-50-masked.toml"),
+    ),
+    (
         "agnews-stacked-lstm",
         include_str!("../recipes/agnews-stacked-lstm.toml"),
     ),

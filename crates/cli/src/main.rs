@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = args::Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match commands::run(cli) {
@@ -38,4 +39,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`textrnn predict ... | head -1`) would
+/// panic; restoring the default action makes the process end quietly, like other Unix tools.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -308,8 +308,8 @@ pub fn print_summary(
             serde_json::to_string_pretty(&summary).context("serialising summary")?
         );
     } else {
-        println!("Model: \"{}\" (sequence length {maxlen})", recipe.name);
         println!("{summary}");
+        println!("Input: {maxlen} token ids per text (index 0 is padding).");
     }
     Ok(())
 }

@@ -259,10 +259,16 @@ fn one_vs_rest_auc_skips_absent_class() {
 const T_SCORES: [f32; 8] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
 const T_POS: [bool; 8] = [true, true, false, true, false, true, false, false];
 
+/// The returned threshold is the middle of the gap below the chosen score.
+fn mid(chosen: f32, next_lower: f32) -> f64 {
+    (f64::from(chosen) + f64::from(next_lower)) / 2.0
+}
+
 #[test]
 fn threshold_max_f1() {
     let c = tune_threshold(&T_SCORES, &T_POS, Objective::MaxF1).unwrap();
-    assert_eq!(c.threshold, f64::from(0.4f32));
+    // chosen score 0.4, next lower 0.3
+    assert_eq!(c.threshold, mid(0.4, 0.3));
     close(c.f1, 0.8);
     close(c.precision, 2.0 / 3.0);
     close(c.recall, 1.0);
@@ -278,18 +284,18 @@ fn threshold_max_f1() {
 fn threshold_constraints() {
     // precision >= 0.75 at 0.9, 0.8, 0.6; best recall 3/4 at 0.6
     let c = tune_threshold(&T_SCORES, &T_POS, Objective::MinPrecision(0.75)).unwrap();
-    assert_eq!(c.threshold, f64::from(0.6f32));
+    assert_eq!(c.threshold, mid(0.6, 0.5));
     close(c.recall, 0.75);
     // precision >= 0.9 at 0.9 and 0.8; best recall 1/2 at 0.8
     let c = tune_threshold(&T_SCORES, &T_POS, Objective::MinPrecision(0.9)).unwrap();
-    assert_eq!(c.threshold, f64::from(0.8f32));
+    assert_eq!(c.threshold, mid(0.8, 0.7));
     // recall >= 1 at 0.4, 0.3, 0.2; best precision 2/3 at 0.4
     let c = tune_threshold(&T_SCORES, &T_POS, Objective::MinRecall(1.0)).unwrap();
-    assert_eq!(c.threshold, f64::from(0.4f32));
+    assert_eq!(c.threshold, mid(0.4, 0.3));
     close(c.precision, 2.0 / 3.0);
     // recall >= 0.5 from 0.8 down; precision 1 at 0.8 (0.9 has recall 1/4)
     let c = tune_threshold(&T_SCORES, &T_POS, Objective::MinRecall(0.5)).unwrap();
-    assert_eq!(c.threshold, f64::from(0.8f32));
+    assert_eq!(c.threshold, mid(0.8, 0.7));
 
     // the top score is a negative: precision is 0 at 0.9 and 1/2 at 0.5, never 1
     let err =

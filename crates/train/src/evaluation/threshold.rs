@@ -8,7 +8,10 @@
 //! - `MinPrecision(p)`: the largest recall among thresholds with `precision >= p`;
 //! - `MinRecall(r)`: the largest precision among thresholds with `recall >= r`.
 //!
-//! Ties go to the candidate with the higher accuracy, then to the higher threshold.
+//! Ties go to the candidate with the higher accuracy, then to the higher threshold. The
+//! returned threshold is the middle of the gap between the chosen score and the next lower
+//! distinct score (or 0): every value in that gap classifies the given scores the same way, and
+//! the middle leaves the widest margin for new examples.
 //! When no candidate satisfies the constraint the error reports the best achievable value.
 //!
 //! ```
@@ -16,8 +19,8 @@
 //! let scores = [0.9, 0.8, 0.7, 0.3, 0.2];
 //! let positive = [true, true, false, true, false];
 //! let choice = tune_threshold(&scores, &positive, Objective::MaxF1).unwrap();
-//! // t = 0.3: tp 3, fp 1, fn 0 -> F1 = 6/7
-//! assert_eq!(choice.threshold, 0.3f32 as f64);
+//! // score 0.3: tp 3, fp 1, fn 0 -> F1 = 6/7; next lower score 0.2 -> threshold (0.3 + 0.2) / 2
+//! assert_eq!(choice.threshold, (0.3f32 as f64 + 0.2f32 as f64) / 2.0);
 //! assert_eq!(predict_with_threshold(&scores, choice.threshold), vec![1, 1, 1, 1, 0]);
 //! ```
 
@@ -97,7 +100,7 @@ pub fn tune_threshold(
             present: "negative",
         });
     }
-    let mut best: Option<(f64, ThresholdChoice)> = None;
+    let mut best: Option<(f64, usize, ThresholdChoice)> = None;
     let mut best_constrained = 0.0f64;
     for k in 0..counts.thresholds.len() {
         let (tp, fp) = (counts.tps[k] as f64, counts.fps[k] as f64);
@@ -129,13 +132,19 @@ pub fn tune_threshold(
         // candidates come in decreasing threshold order: only a strict improvement replaces
         let better = match &best {
             None => true,
-            Some((v, c)) => value > *v || (value == *v && choice.accuracy > c.accuracy),
+            Some((v, _, c)) => value > *v || (value == *v && choice.accuracy > c.accuracy),
         };
         if better {
-            best = Some((value, choice));
+            best = Some((value, k, choice));
         }
     }
-    best.map(|(_, choice)| choice)
+    // Every threshold in (next lower score, chosen score] gives the same predictions on these
+    // scores; the middle of that gap leaves the widest margin for unseen examples.
+    best.map(|(_, k, mut choice)| {
+        let lower = counts.thresholds.get(k + 1).copied().unwrap_or(0.0).max(0.0);
+        choice.threshold = (choice.threshold + lower) / 2.0;
+        choice
+    })
         .ok_or_else(|| EvalError::ThresholdUnreachable {
             constraint: match objective {
                 Objective::MinPrecision(min) => format!("precision >= {min}"),
