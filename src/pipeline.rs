@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use textrnn_data::{Corpus, Dataset, LoadOptions};
+use textrnn_data::{Corpus, DataConfig, Dataset, LoadOptions};
 use textrnn_models::{Classifier, TextClassifier};
 use textrnn_text::{pad_sequences, KerasTokenizer};
 use textrnn_train::{EncodedSplit, History};
@@ -104,6 +104,14 @@ fn split(recipe: &Recipe, corpus: Corpus) -> Result<(Dataset, Option<Dataset>, O
             (train, Some(val), test)
         }
         SplitConfig::Keras { validation: f } => {
+            // Keras' `validation_split` takes the last fraction as it stands. The tutorials get
+            // their data from `keras.datasets.*.load_data()`, which shuffles (IMDB with seed 113);
+            // our readers return a stable order grouped by label, so built-in corpora are shuffled
+            // with the recipe seed first. User files keep their own order, as in Keras.
+            let train = match recipe.data {
+                DataConfig::Csv(_) | DataConfig::Jsonl(_) => train,
+                _ => textrnn_data::shuffle(&train, seed),
+            };
             let (train, val) = textrnn_data::validation_split_last(&train, *f)?;
             (train, Some(val), test)
         }

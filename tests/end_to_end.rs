@@ -185,3 +185,63 @@ fn broken_run_directories_are_errors() {
     let err = Run::open(&out).err().expect("missing tokenizer rejected");
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
 }
+
+/// Writes an extracted `aclImdb/` tree (IMDB's own layout) from the keyword corpus.
+fn write_imdb_dir(root: &Path) {
+    for (split, seed) in [("train", 21), ("test", 22)] {
+        for (i, (text, label)) in synthetic::keyword_corpus(200, seed).iter().enumerate() {
+            let dir = root.join("aclImdb").join(split).join(label);
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            let rating = if label == "pos" { 8 } else { 2 };
+            std::fs::write(dir.join(format!("{i}_{rating}.txt")), text).expect("review");
+        }
+    }
+}
+
+#[test]
+fn keras_validation_split_of_a_builtin_corpus_sees_both_classes() {
+    // The IMDB reader groups reviews by label; Keras' validation_split takes the last fraction.
+    // Like keras.datasets.imdb.load_data, the corpus is shuffled first, so the validation set
+    // holds both classes and its AUC is defined.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_imdb_dir(tmp.path());
+    let toml = format!(
+        r#"
+name = "imdb-keras-split"
+[data]
+corpus = "imdb"
+data_dir = {:?}
+[split]
+kind = "keras"
+validation = 0.2
+[text]
+num_words = 100
+maxlen = 16
+[model]
+layers = [
+  {{ type = "embedding", output_dim = 8 }},
+  {{ type = "lstm", units = 8 }},
+  {{ type = "dense", units = 1, activation = "sigmoid" }},
+]
+[train]
+epochs = 1
+batch_size = 32
+"#,
+        tmp.path()
+    );
+    let recipe = Recipe::from_toml(&toml, "imdb-keras-split.toml").expect("recipe parses");
+    let opts = TrainOptions {
+        out: Some(tmp.path().join("run")),
+        ..TrainOptions::default()
+    };
+    let outcome = textrnn::train_run(&recipe, &opts).expect("training succeeds");
+    assert_eq!(outcome.sizes, (160, 40, 200));
+    let val_auc = outcome
+        .history
+        .series("val_auc")
+        .expect("val_auc is logged");
+    assert!(
+        val_auc.iter().all(|a| a.is_finite()),
+        "validation AUC undefined (one class only): {val_auc:?}"
+    );
+}
