@@ -16,13 +16,17 @@
 //!   all rayon threads) — the "% peak" column is the fused step's GFLOP/s over this.
 //! - `--vs-torch`: runs `xtask/bench_torch.py` (PyTorch `nn.LSTM`/`nn.GRU`, same shapes, same
 //!   step, 2 threads) when `python3 -c "import torch"` works and prints our/PyTorch ratios.
+//! - `--vs-keras`: the same with `xtask/bench_keras.py` (Keras on TensorFlow CPU: `train_on_batch`
+//!   / `predict_on_batch`, Adam, 2 intra-op threads). Both scripts run under
+//!   `$TEXTRNN_BENCH_PYTHON` (default `python3`), e.g. a virtual environment's interpreter.
+//! - `TEXTRNN_BENCH_FUSED_ONLY=1` skips the (slow) reference rows, for quick iterations.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use textrnn::models::{gru_sequence, lstm_sequence};
+use textrnn::models::recurrent::{gru_projected, lstm_projected};
 
 /// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
 /// `textrnn_models::recurrent::fused_enabled` reads at each call (the bench is single-threaded at
@@ -36,6 +40,8 @@ fn set_fused_enabled(enabled: bool) {
 pub struct BenchOpts {
     /// Also run the PyTorch script and print our/PyTorch ratios.
     pub vs_torch: bool,
+    /// Also run the Keras (TensorFlow CPU) script and print our/Keras ratios.
+    pub vs_keras: bool,
     /// Fewer iterations (smoke test, a few seconds per case).
     pub quick: bool,
     /// Only cases whose name contains one of these (e.g. `imdb`); all when empty.
@@ -174,7 +180,7 @@ impl Model {
     /// Logits `(B,1)`; `detach` runs on detached weights (inference).
     fn forward(&self, x: &Tensor, detach: bool) -> Result<Tensor> {
         let c = self.case;
-        let (b, t, e, u, g) = (c.batch, c.len, c.emb, c.units, c.gates());
+        let (b, t, u) = (c.batch, c.len, c.units);
         let p = |v: &Var| {
             if detach {
                 v.as_tensor().detach()
@@ -183,20 +189,27 @@ impl Model {
             }
         };
         let h0 = Tensor::zeros((b, u), DType::F32, x.device())?;
-        // [x, 1] · [kernel; bias]: the bias gradient comes out of the matmul backward instead
-        // of a (B·T, G·u) column reduction, which candle does slowly on the CPU.
-        let ones = Tensor::ones((b * t, 1), DType::F32, x.device())?;
-        let x2 = Tensor::cat(&[&x.reshape((b * t, e))?, &ones], 1)?;
         let mut finals = Vec::new();
         for (k, d) in self.dirs.iter().enumerate() {
             let reverse = k == 1;
-            let kernel = Tensor::cat(&[p(&d.kernel), p(&d.bias).unsqueeze(0)?], 0)?;
-            let xproj = x2.matmul(&kernel)?.reshape((b, t, g * u))?;
+            // The layer's path: projection `x · kernel + bias` inside the fused op (reference:
+            // `[x, 1] · [kernel; bias]` then the step-wise recurrence).
+            let (kernel, bias, w_hh) = (p(&d.kernel), p(&d.bias), p(&d.w_hh));
             let out = match c.cell {
-                Cell::Lstm => lstm_sequence(&xproj, &p(&d.w_hh), &h0, &h0, None, None, reverse)?,
-                Cell::Gru => {
-                    gru_sequence(&xproj, &p(&d.w_hh), &p(&d.b_hh), &h0, None, None, reverse)?
+                Cell::Lstm => {
+                    lstm_projected(x, &kernel, &bias, &w_hh, &h0, &h0, None, None, reverse)?
                 }
+                Cell::Gru => gru_projected(
+                    x,
+                    &kernel,
+                    &bias,
+                    &w_hh,
+                    &p(&d.b_hh),
+                    &h0,
+                    None,
+                    None,
+                    reverse,
+                )?,
             };
             let last = if reverse { 0 } else { t - 1 };
             finals.push(out.narrow(1, last, 1)?.squeeze(1)?);
@@ -228,35 +241,63 @@ struct Measure {
     mode: &'static str,
     samples_per_s: f64,
     ms_per_batch: f64,
+    /// Process CPU milliseconds per batch (all threads).
+    cpu_ms_per_batch: f64,
     gflops: f64,
     peak_mib: Option<f64>,
 }
 
 /// Runs `step` (one batch) once to warm up when `warmup`, then until `budget` is spent (at least
 /// `min_iters` times).
+/// Returns `(wall seconds, process CPU seconds)` per step.
 fn time_it(
     mut step: impl FnMut() -> Result<()>,
     warmup: bool,
     budget: Duration,
     min_iters: usize,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     if warmup {
         step()?;
     }
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     let mut n = 0usize;
     while n < min_iters || start.elapsed() < budget {
         step()?;
         n += 1;
     }
-    Ok(start.elapsed().as_secs_f64() / n as f64)
+    let wall = start.elapsed().as_secs_f64() / n as f64;
+    let cpu = cpu_seconds()
+        .zip(cpu0)
+        .map_or(f64::NAN, |(b, a)| (b - a) / n as f64);
+    Ok((wall, cpu))
+}
+
+/// User + system CPU time of this process (all threads), from `/proc/self/stat` (Linux; clock
+/// ticks of 1/100 s). On a shared machine wall time depends on the other load; CPU time per step
+/// is the work done, whatever the contention.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure> {
     let dev = Device::Cpu;
     set_fused_enabled(fused);
     let model = Model::new(case, &dev)?;
-    let x = randn(&[case.batch, case.len, case.emb], 1.0, &dev)?;
+    // A variable (not optimised): training also computes the input gradient, as the embedding
+    // below a real recurrent layer needs it.
+    let x_var = Var::from_tensor(&randn(&[case.batch, case.len, case.emb], 1.0, &dev)?)?;
+    let x = if train {
+        x_var.as_tensor().clone()
+    } else {
+        x_var.as_tensor().detach()
+    };
     let labels = Tensor::rand(0f32, 1f32, (case.batch, 1), &dev)?
         .ge(0.5)?
         .to_dtype(DType::F32)?;
@@ -267,7 +308,7 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
         (false, false) => (Duration::from_secs(3), 1),
     };
     reset_peak_rss();
-    let secs = if train {
+    let (secs, cpu_secs) = if train {
         let mut opt = AdamW::new(
             model.vars(),
             ParamsAdamW {
@@ -305,6 +346,7 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
         mode: if train { "train" } else { "infer" },
         samples_per_s: case.batch as f64 / secs,
         ms_per_batch: secs * 1e3,
+        cpu_ms_per_batch: cpu_secs * 1e3,
         gflops: flops / secs / 1e9,
         peak_mib: peak_rss_mib(),
     })
@@ -326,21 +368,34 @@ fn sgemm_peak() -> Result<f64> {
     Ok(2.0 * (n * n * n) as f64 / best / 1e9)
 }
 
-/// PyTorch results: (case, mode) -> samples/s.
-fn run_torch(cases: &[Case], quick: bool) -> Result<Option<Vec<(String, String, f64)>>> {
-    let has_torch = std::process::Command::new("python3")
-        .args(["-c", "import torch"])
+/// The Python interpreter for the comparison scripts: `TEXTRNN_BENCH_PYTHON` (e.g. a virtual
+/// environment's `bin/python`), else `python3`.
+fn python() -> String {
+    std::env::var("TEXTRNN_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// Runs a comparison script (`bench_torch.py`, `bench_keras.py`) when `module` imports; returns
+/// `(case, mode, samples/s)` rows, or `None` (with a note) when it does not.
+fn run_python(
+    script: &str,
+    module: &str,
+    hint: &str,
+    cases: &[Case],
+    quick: bool,
+) -> Result<Option<Vec<(String, String, f64)>>> {
+    let py = python();
+    let importable = std::process::Command::new(&py)
+        .args(["-c", &format!("import {module}")])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !has_torch {
-        println!("\nnote: --vs-torch: `python3 -c \"import torch\"` fails here, PyTorch comparison skipped");
-        println!("      (PyPI only offers the CUDA build of torch for Linux; install a CPU wheel and rerun).");
+    if !importable {
+        println!("\nnote: `{py} -c \"import {module}\"` fails here, {script} skipped ({hint}).");
         return Ok(None);
     }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
-    let mut cmd = std::process::Command::new("python3");
+    let mut cmd = std::process::Command::new(&py);
     cmd.arg(&script).arg("--only").arg(names.join(","));
     if quick {
         cmd.arg("--quick");
@@ -371,6 +426,30 @@ fn run_torch(cases: &[Case], quick: bool) -> Result<Option<Vec<(String, String, 
     Ok(Some(rows))
 }
 
+/// Prints our fused samples/s against another framework's.
+fn print_ratios(name: &str, rows: &[Measure], other: &[(String, String, f64)]) {
+    println!(
+        "\n{:<12} {:<6} {:>12} {:>12} {:>11}",
+        "case",
+        "mode",
+        "ours/s",
+        format!("{name}/s"),
+        format!("ours/{name}")
+    );
+    for m in rows.iter().filter(|m| m.imp == "fused") {
+        if let Some((_, _, t)) = other.iter().find(|(c, md, _)| c == m.case && md == m.mode) {
+            println!(
+                "{:<12} {:<6} {:>12.1} {:>12.1} {:>10.2}x",
+                m.case,
+                m.mode,
+                m.samples_per_s,
+                t,
+                m.samples_per_s / t
+            );
+        }
+    }
+}
+
 /// Runs the benchmark and prints the table.
 pub fn run(opts: BenchOpts) -> Result<()> {
     let cases: Vec<Case> = CASES
@@ -393,6 +472,9 @@ pub fn run(opts: BenchOpts) -> Result<()> {
     for case in &cases {
         for train in [true, false] {
             for fused in [true, false] {
+                if !fused && std::env::var_os("TEXTRNN_BENCH_FUSED_ONLY").is_some() {
+                    continue;
+                }
                 let m = measure(*case, fused, train, opts.quick)?;
                 eprintln!(
                     "  {:<12} {:<9} {:<5} {:>9.1} samples/s",
@@ -404,51 +486,55 @@ pub fn run(opts: BenchOpts) -> Result<()> {
     }
     set_fused_enabled(true);
     println!(
-        "\n{:<12} {:<6} {:<9} {:>11} {:>10} {:>8} {:>7} {:>9} {:>9}",
-        "case", "mode", "impl", "samples/s", "ms/batch", "GFLOP/s", "%peak", "peakMiB", "fused/ref"
+        "\n{:<12} {:<6} {:<9} {:>11} {:>10} {:>10} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        "case",
+        "mode",
+        "impl",
+        "samples/s",
+        "ms/batch",
+        "cpu-ms/b",
+        "GFLOP/s",
+        "%peak",
+        "peakMiB",
+        "fused/ref",
+        "cpu-ratio"
     );
     for m in &rows {
         let reference = rows
             .iter()
-            .find(|r| r.case == m.case && r.mode == m.mode && r.imp == "reference")
-            .map_or(f64::NAN, |r| r.samples_per_s);
-        let speedup = if m.imp == "fused" {
-            format!("{:.1}x", m.samples_per_s / reference)
-        } else {
-            String::new()
+            .find(|r| r.case == m.case && r.mode == m.mode && r.imp == "reference");
+        let (speedup, cpu_speedup) = match (m.imp, reference) {
+            ("fused", Some(r)) => (
+                format!("{:.1}x", m.samples_per_s / r.samples_per_s),
+                format!("{:.1}x", r.cpu_ms_per_batch / m.cpu_ms_per_batch),
+            ),
+            _ => (String::new(), String::new()),
         };
         println!(
-            "{:<12} {:<6} {:<9} {:>11.1} {:>10.1} {:>8.1} {:>6.1}% {:>9} {:>9}",
+            "{:<12} {:<6} {:<9} {:>11.1} {:>10.1} {:>10.1} {:>8.1} {:>6.1}% {:>9} {:>9} {:>9}",
             m.case,
             m.mode,
             m.imp,
             m.samples_per_s,
             m.ms_per_batch,
+            m.cpu_ms_per_batch,
             m.gflops,
             100.0 * m.gflops / peak,
             m.peak_mib.map_or("-".to_string(), |p| format!("{p:.0}")),
-            speedup
+            speedup,
+            cpu_speedup
         );
     }
     if opts.vs_torch {
-        if let Some(torch) = run_torch(&cases, opts.quick)? {
-            println!(
-                "\n{:<12} {:<6} {:>12} {:>12} {:>10}",
-                "case", "mode", "ours/s", "torch/s", "ours/torch"
-            );
-            for m in rows.iter().filter(|m| m.imp == "fused") {
-                if let Some((_, _, t)) = torch.iter().find(|(c, md, _)| c == m.case && md == m.mode)
-                {
-                    println!(
-                        "{:<12} {:<6} {:>12.1} {:>12.1} {:>9.2}x",
-                        m.case,
-                        m.mode,
-                        m.samples_per_s,
-                        t,
-                        m.samples_per_s / t
-                    );
-                }
-            }
+        let hint = "Linux PyPI wheels of torch need the CUDA libraries; install a CPU build";
+        if let Some(torch) = run_python("bench_torch.py", "torch", hint, &cases, opts.quick)? {
+            print_ratios("torch", &rows, &torch);
+        }
+    }
+    if opts.vs_keras {
+        let hint = "pip install tensorflow-cpu";
+        if let Some(keras) = run_python("bench_keras.py", "keras", hint, &cases, opts.quick)? {
+            print_ratios("keras", &rows, &keras);
         }
     }
     Ok(())

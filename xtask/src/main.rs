@@ -42,6 +42,9 @@ enum Command {
         /// Also run the same shapes in PyTorch (when importable) and print ratios.
         #[arg(long)]
         vs_torch: bool,
+        /// Also run the same shapes in Keras/TensorFlow (when importable) and print ratios.
+        #[arg(long)]
+        vs_keras: bool,
         /// Fewer iterations.
         #[arg(long)]
         quick: bool,
@@ -76,10 +79,12 @@ fn main() -> ExitCode {
         }),
         Command::Bench {
             vs_torch,
+            vs_keras,
             quick,
             only,
         } => bench::run(bench::BenchOpts {
             vs_torch,
+            vs_keras,
             quick,
             only,
         }),

@@ -13,6 +13,7 @@
 //! ```
 
 use candle_core::{DType, Device, Tensor};
+use textrnn_models::recurrent::no_grad;
 use textrnn_models::{Classifier, Mode, Output};
 
 use crate::data::{token_rows, EncodedSplit};
@@ -123,7 +124,8 @@ pub(crate) fn eval_into(
     let device = model_device(model);
     for batch in split.batches(batch_size, None, &device)? {
         let batch = batch?;
-        let logits = model.forward_t(&batch.tokens, &mut Mode::Eval)?.detach();
+        // No activations are kept for backward: evaluation never differentiates.
+        let logits = no_grad(|| model.forward_t(&batch.tokens, &mut Mode::Eval))?.detach();
         check_logits(output, &logits, batch.len())?;
         let l = loss
             .compute(&logits, &batch.labels)?
@@ -206,7 +208,7 @@ pub fn predict_proba(
     while start < n {
         let end = (start + batch_size).min(n);
         let x = token_rows(tokens, seq_len, start, end, &device)?;
-        let logits = model.forward_t(&x, &mut Mode::Eval)?.detach();
+        let logits = no_grad(|| model.forward_t(&x, &mut Mode::Eval))?.detach();
         check_logits(output, &logits, end - start)?;
         probs.extend(host_probs(output, &logits)?);
         if let Some(bar) = &bar {

@@ -5,10 +5,14 @@
 //! 1. training only: `x ← x ⊙ m_in`, `m_in` `(B, 1, F)` a scaled keep mask (`dropout`) fixed
 //!    across time;
 //! 2. `xproj = x @ kernel + b_in` `(B, T, G·u)` in one matmul for the whole sequence
-//!    (LSTM `b_in = bias`; GRU `b_in = bias[0]`);
+//!    (LSTM `b_in = bias`; GRU `b_in = bias[0]`), done inside the fused op on the CPU
+//!    (`recurrent::{lstm_projected, gru_projected}`), else as `[x, 1] · [kernel; b_in]`;
 //! 3. training only: a scaled keep mask `(B, u)` (`recurrent_dropout`) fixed across time;
 //! 4. the recurrence `crate::recurrent::{lstm_sequence, gru_sequence}` from zero states, the
 //!    backward direction with `reverse = true`, the `(B, T)` padding mask passed through.
+//!
+//! Inside `crate::recurrent::no_grad` the layer runs on detached input and weights, so the fused
+//! ops keep nothing for backward (inference). `Mode::Eval` alone stays differentiable.
 //!
 //! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
 //! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
@@ -194,24 +198,21 @@ impl Recurrent {
                 Some(m) => x.broadcast_mul(m)?,
                 None => x.clone(),
             };
-            let g = dir.kernel.dim(1)?;
-            // Inference (`no_grad`): detached weights, so the fused op keeps no activations.
+            // Inference (`recurrent::no_grad`): detached input and weights, so the fused op keeps
+            // no activations for backward.
             let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+            let xin = p(&xin);
             let (b_in, b_hh) = match self.cell {
                 Cell::Lstm => (p(&dir.bias), None),
                 Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
             };
-            // `[x, 1] · [kernel; b_in]`: the bias gradient comes out of the matmul backward
-            // instead of a `(B·T, G·u)` column sum (`broadcast_add`'s backward, slow on the CPU).
-            let ones = Tensor::ones((b * t, 1), dtype, dev)?;
-            let x1 = Tensor::cat(&[&xin.reshape((b * t, f))?, &ones], 1)?;
-            let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
-            let xproj = x1.matmul(&kb)?.reshape((b, t, g))?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
-            let w_hh = p(&dir.recurrent_kernel);
+            let (kernel, w_hh) = (p(&dir.kernel), p(&dir.recurrent_kernel));
             let out = match b_hh {
-                None => crate::recurrent::lstm_sequence(
-                    &xproj,
+                None => crate::recurrent::lstm_projected(
+                    &xin,
+                    &kernel,
+                    &b_in,
                     &w_hh,
                     &h0,
                     &h0,
@@ -219,8 +220,10 @@ impl Recurrent {
                     rec_mask.as_ref(),
                     dir.reverse,
                 )?,
-                Some(b_hh) => crate::recurrent::gru_sequence(
-                    &xproj,
+                Some(b_hh) => crate::recurrent::gru_projected(
+                    &xin,
+                    &kernel,
+                    &b_in,
                     &w_hh,
                     &b_hh,
                     &h0,

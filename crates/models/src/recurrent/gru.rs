@@ -22,8 +22,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
     add_into, add_mul, build_aux, cpu_slice, gemm_threads, mat, mat_mut, matmul, mul_into,
-    rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order, to_vec,
-    transpose, with_slice, Dims, Mat, MatMut, Real,
+    project_bwd, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
+    to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
 };
 
 simd_kernel! {
@@ -41,9 +41,9 @@ simd_kernel! {
         let (sn, sh) = (&mut sn[..u], &mut sh[..u]);
         for j in 0..u {
             let hh = zh[j] + bh[j];
-            let z = (xz[j] + zz[j] + bz[j]).sigmoid();
-            let r = (xr[j] + zrr[j] + br[j]).sigmoid();
-            let n = (xh[j] + r * hh).tanh_();
+            let z = (xz[j] + zz[j] + bz[j]).sigmoid_k::<FMA>();
+            let r = (xr[j] + zrr[j] + br[j]).sigmoid_k::<FMA>();
+            let n = (xh[j] + r * hh).tanh_k::<FMA>();
             let hn = n + z * (h[j] - n);
             sz[j] = z;
             sr[j] = r;
@@ -95,6 +95,9 @@ struct Saved {
 /// The fused GRU op (see the module header).
 pub(crate) struct GruOp {
     dims: Dims,
+    /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,3u); b_in (1,3u);
+    /// w_hh (u,3u); b_hh (1,3u)]`; the op projects `x` itself and returns `dx`, `d[kernel; b_in]`.
+    proj: Option<usize>,
     train: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -109,12 +112,43 @@ pub(crate) fn gru_fused(
     rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
-    let (b, t, _) = xproj.dims3()?;
-    let u = h0.dim(1)?;
     let aux = build_aux(xproj, &[h0], mask, rd)?;
-    let xproj = xproj.contiguous()?;
     let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
-    let train = xproj.track_op() || wb.track_op() || aux.track_op();
+    apply(xproj, &wb, &aux, h0.dim(1)?, None, (mask, rd, reverse))
+}
+
+/// Fused GRU with the input projection `x · kernel + b_in` inside the op (shapes checked by the
+/// caller).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gru_fused_projected(
+    x: &Tensor,
+    kernel: &Tensor,
+    b_in: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let f = x.dim(2)?;
+    let aux = build_aux(x, &[h0], mask, rd)?;
+    let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
+    apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
+}
+
+fn apply(
+    x: &Tensor,
+    w: &Tensor,
+    aux: &Tensor,
+    u: usize,
+    proj: Option<usize>,
+    (mask, rd, reverse): (Option<&Tensor>, Option<&Tensor>, bool),
+) -> Result<Tensor> {
+    let (b, t, _) = x.dims3()?;
+    let x = x.contiguous()?;
+    let w = w.contiguous()?;
+    let train = x.track_op() || w.track_op() || aux.track_op();
     let op = GruOp {
         dims: Dims {
             b,
@@ -124,18 +158,34 @@ pub(crate) fn gru_fused(
             has_rd: rd.is_some(),
             reverse,
         },
+        proj,
         train,
         saved: Mutex::new(None),
     };
     if train {
-        xproj.apply_op3(&wb, &aux, op)
+        x.apply_op3(&w, aux, op)
     } else {
-        xproj.apply_op3_no_bwd(&wb, &aux, &op)
+        x.apply_op3_no_bwd(&w, aux, &op)
     }
 }
 
+/// Where a step's input term comes from.
+#[derive(Clone, Copy)]
+enum XSource<'a, T> {
+    /// `xproj` rows `(nb·T, 3u)`.
+    Projected(&'a [T]),
+    /// The layer input `x` rows `(nb·T, F)`, projected step by step (`x_t · kernel + b_in` into a
+    /// small `(nb, 3u)` buffer next to the recurrent GEMM): no `(B,T,3u)` buffer is written or read.
+    Raw {
+        x: &'a [T],
+        f: usize,
+        kernel: &'a [T],
+        b_in: &'a [T],
+    },
+}
+
 struct FwdChunk<'a, T> {
-    x: &'a [T],
+    x: XSource<'a, T>,
     h0: &'a [T],
     mask: Option<&'a [T]>,
     rd: Option<&'a [T]>,
@@ -155,10 +205,27 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
         Vec::new()
     };
     let mut zb = vec![T::ZERO; nb * g3];
+    let mut zx = match ch.x {
+        XSource::Raw { .. } => vec![T::ZERO; nb * g3],
+        XSource::Projected(_) => Vec::new(),
+    };
     let mut scratch = vec![T::ZERO; 4 * u];
     let out = ch.out;
     let mut save = ch.save;
     for s in step_order(t_len, d.reverse) {
+        if let XSource::Raw { x, f, kernel, b_in } = ch.x {
+            for r in 0..nb {
+                zx[r * g3..(r + 1) * g3].copy_from_slice(b_in);
+            }
+            let x_t = Mat {
+                data: &x[s * f..],
+                rows: nb,
+                cols: f,
+                rs: t_len * f,
+                cs: 1,
+            };
+            matmul(mat_mut(&mut zx, nb, g3), true, x_t, mat(kernel, f, g3), 1);
+        }
         let a: &[T] = match ch.rd {
             Some(rd) => {
                 mul_into(&mut hin, &h, rd);
@@ -181,14 +248,11 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
                 Some(g) => &mut g[row * 4 * u..(row + 1) * 4 * u],
                 None => &mut scratch[..],
             };
-            gru_cell_fwd(
-                m,
-                &ch.x[row * g3..(row + 1) * g3],
-                &zb[r * g3..(r + 1) * g3],
-                bias,
-                hr,
-                sv,
-            );
+            let xr = match ch.x {
+                XSource::Projected(x) => &x[row * g3..(row + 1) * g3],
+                XSource::Raw { .. } => &zx[r * g3..(r + 1) * g3],
+            };
+            gru_cell_fwd(m, xr, &zb[r * g3..(r + 1) * g3], bias, hr, sv);
             out[row * u..(row + 1) * u].copy_from_slice(hr);
         }
     }
@@ -266,12 +330,30 @@ fn lock_err<E>(_: E) -> candle_core::Error {
 }
 
 impl GruOp {
-    fn fwd<T: Real>(&self, x: &[T], wb: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
-        let d = self.dims;
-        let (b, t, u) = (d.b, d.t, d.u);
-        if x.len() != b * t * 3 * u || wb.len() != (u + 1) * 3 * u {
+    fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
+        let g = 3 * u;
+        let Some(f) = self.proj else {
+            if x.len() != rows * g || w.len() != (u + 1) * g {
+                candle_core::bail!("fused gru: unexpected input sizes");
+            }
+            return self.fwd(XSource::Projected(x), w, aux);
+        };
+        if x.len() != rows * f || w.len() != (f + 1 + u + 1) * g {
             candle_core::bail!("fused gru: unexpected input sizes");
         }
+        let src = XSource::Raw {
+            x,
+            f,
+            kernel: &w[..f * g],
+            b_in: &w[f * g..(f + 1) * g],
+        };
+        self.fwd(src, &w[(f + 1) * g..], aux)
+    }
+
+    fn fwd<T: Real>(&self, x: XSource<'_, T>, wb: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, false)?;
         let mut out = vec![T::ZERO; b * t * u];
         let mut gates = if self.train {
@@ -280,7 +362,16 @@ impl GruOp {
             Vec::new()
         };
         let rows = rows_per_chunk(b);
-        let xs = split(x, t * 3 * u, rows);
+        let xs: Vec<XSource<'_, T>> = match x {
+            XSource::Projected(x) => split(x, t * 3 * u, rows)
+                .into_iter()
+                .map(XSource::Projected)
+                .collect(),
+            XSource::Raw { x, f, kernel, b_in } => split(x, t * f, rows)
+                .into_iter()
+                .map(|x| XSource::Raw { x, f, kernel, b_in })
+                .collect(),
+        };
         let n = xs.len();
         let saves: Vec<Option<&mut [T]>> = if self.train {
             split_mut(&mut gates, t * 4 * u, rows)
@@ -315,13 +406,48 @@ impl GruOp {
         Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
     }
 
+    /// Gradients as tensors: `(dx or None, dw, daux)` for the op's three inputs.
     fn bwd_t<T: Real>(
         &self,
-        wb: &Tensor,
+        x: &Tensor,
+        w: &Tensor,
         aux: &Tensor,
         res: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Tensor, Tensor, Tensor)> {
+    ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
+        let d = self.dims;
+        let (b, t, g) = (d.b, d.t, 3 * d.u);
+        let dev = res.device();
+        let wv = to_vec::<T>(w)?;
+        let off = self.proj.map_or(0, |f| (f + 1) * g);
+        let (dxp, dwb, daux) = self.bwd_core::<T>(&wv[off..], aux, res, grad)?;
+        let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
+        let Some(f) = self.proj else {
+            return Ok((
+                Some(Tensor::from_vec(dxp, (b, t, g), dev)?),
+                Tensor::from_vec(dwb, w.dims(), dev)?,
+                daux,
+            ));
+        };
+        let (mut dwall, dx) = with_slice::<T, _>(x, |xs| {
+            project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op())
+        })?;
+        dwall.extend_from_slice(&dwb);
+        let dx = dx
+            .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
+            .transpose()?;
+        Ok((dx, Tensor::from_vec(dwall, w.dims(), dev)?, daux))
+    }
+
+    /// BPTT on the recurrence: `(dxproj, d[w_hh; b_hh], daux)`.
+    #[allow(clippy::type_complexity)]
+    fn bwd_core<T: Real>(
+        &self,
+        wb_v: &[T],
+        aux: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Vec<T>, Vec<T>, Vec<T>)> {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let (g3, u1) = (3 * u, u + 1);
@@ -330,7 +456,6 @@ impl GruOp {
             candle_core::bail!("fused gru: backward called without saved activations");
         };
         let gates = saved.gates.as_slice::<T>()?;
-        let wb_v = to_vec::<T>(wb)?;
         let w_t = transpose(&wb_v[..u * g3], u, g3);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, false)?;
@@ -397,12 +522,7 @@ impl GruOp {
             mat(&dhi, b * t, g3),
             gemm_threads(),
         );
-        let dev = res.device();
-        Ok((
-            Tensor::from_vec(dx, (b, t, g3), dev)?,
-            Tensor::from_vec(dwb, (u1, g3), dev)?,
-            Tensor::from_vec(daux, aux_v.len(), dev)?,
-        ))
+        Ok((dx, dwb, daux))
     }
 }
 
@@ -422,10 +542,10 @@ impl CustomOp3 for GruOp {
     ) -> Result<(CpuStorage, Shape)> {
         match s1 {
             CpuStorage::F32(_) => {
-                self.fwd::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+                self.fwd_any::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
             }
             CpuStorage::F64(_) => {
-                self.fwd::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+                self.fwd_any::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
             }
             _ => candle_core::bail!("fused gru: only f32 and f64 are supported"),
         }
@@ -433,17 +553,17 @@ impl CustomOp3 for GruOp {
 
     fn bwd(
         &self,
-        _xproj: &Tensor,
-        wb: &Tensor,
+        x: &Tensor,
+        w: &Tensor,
         aux: &Tensor,
         res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (dx, dwb, daux) = match res.dtype() {
-            candle_core::DType::F32 => self.bwd_t::<f32>(wb, aux, res, grad_res)?,
-            candle_core::DType::F64 => self.bwd_t::<f64>(wb, aux, res, grad_res)?,
+        let (dx, dw, daux) = match res.dtype() {
+            candle_core::DType::F32 => self.bwd_t::<f32>(x, w, aux, res, grad_res)?,
+            candle_core::DType::F64 => self.bwd_t::<f64>(x, w, aux, res, grad_res)?,
             dt => candle_core::bail!("fused gru: unsupported dtype {dt:?}"),
         };
-        Ok((Some(dx), Some(dwb), Some(daux)))
+        Ok((dx, Some(dw), Some(daux)))
     }
 }

@@ -20,10 +20,21 @@ pub(crate) trait Real: WithDType {
     const ZERO: Self;
     /// 1.
     const ONE: Self;
+    /// Logistic function; `FMA` lets the f32 polynomial use fused multiply-adds (only inside
+    /// the `avx2,fma` copy of a [`simd_kernel!`], where they compile to `vfmadd`).
+    fn sigmoid_k<const FMA: bool>(self) -> Self;
+    /// Hyperbolic tangent (`FMA` as in [`Real::sigmoid_k`]).
+    fn tanh_k<const FMA: bool>(self) -> Self;
     /// Logistic function.
-    fn sigmoid(self) -> Self;
+    #[allow(dead_code)]
+    fn sigmoid(self) -> Self {
+        self.sigmoid_k::<false>()
+    }
     /// Hyperbolic tangent.
-    fn tanh_(self) -> Self;
+    #[allow(dead_code)]
+    fn tanh_(self) -> Self {
+        self.tanh_k::<false>()
+    }
 }
 
 #[inline(always)]
@@ -36,23 +47,41 @@ fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {
     }
 }
 
+/// `a·b + c`, fused when `FMA` (a plain `mul_add` would call the slow libm `fmaf` in the baseline
+/// copy, so the choice is made per copy).
+#[inline(always)]
+fn mad<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// `e^x` for f32, vectorisable (no branches, no libm call).
 #[inline(always)]
+#[allow(dead_code)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
+    exp_f32_k::<false>(x)
+}
+
+/// [`exp_f32`], with fused multiply-adds when `FMA`.
+#[inline(always)]
+pub(crate) fn exp_f32_k<const FMA: bool>(x: f32) -> f32 {
     // Round-to-nearest `n = x·log2(e)` with the 1.5·2^23 trick: after the add, the low mantissa
     // bits hold `n` as an integer (a plain `as i32` would not vectorise: it saturates).
     const MAGIC: f32 = 12_582_912.0;
     let x = clamp_f32(x, -87.0, 88.0);
-    let shifted = x * std::f32::consts::LOG2_E + MAGIC;
+    let shifted = mad::<FMA>(x, std::f32::consts::LOG2_E, MAGIC);
     let n = shifted - MAGIC;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let r = mad::<FMA>(n, 2.121_944_4e-4, mad::<FMA>(n, -0.693_359_4, x));
     let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 0.166_666_65;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
+    p = mad::<FMA>(p, r, 1.398_199_9e-3);
+    p = mad::<FMA>(p, r, 8.333_452e-3);
+    p = mad::<FMA>(p, r, 4.166_579_6e-2);
+    p = mad::<FMA>(p, r, 0.166_666_65);
+    p = mad::<FMA>(p, r, 0.5);
+    let y = mad::<FMA>(p, r * r, r + 1.0);
     // 2^n: `n + 127` in the exponent field (n is in [-126, 127] after the clamp).
     let n_int = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
     let scale = f32::from_bits(n_int.wrapping_add(127) << 23);
@@ -63,12 +92,12 @@ impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     #[inline(always)]
-    fn sigmoid(self) -> Self {
-        1.0 / (1.0 + exp_f32(-self))
+    fn sigmoid_k<const FMA: bool>(self) -> Self {
+        1.0 / (1.0 + exp_f32_k::<FMA>(-self))
     }
     #[inline(always)]
-    fn tanh_(self) -> Self {
-        let e = exp_f32(-2.0 * clamp_f32(self, -9.0, 9.0));
+    fn tanh_k<const FMA: bool>(self) -> Self {
+        let e = exp_f32_k::<FMA>(-2.0 * clamp_f32(self, -9.0, 9.0));
         (1.0 - e) / (1.0 + e)
     }
 }
@@ -77,11 +106,11 @@ impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     #[inline(always)]
-    fn sigmoid(self) -> Self {
+    fn sigmoid_k<const FMA: bool>(self) -> Self {
         1.0 / (1.0 + (-self).exp())
     }
     #[inline(always)]
-    fn tanh_(self) -> Self {
+    fn tanh_k<const FMA: bool>(self) -> Self {
         self.tanh()
     }
 }
@@ -95,12 +124,12 @@ macro_rules! simd_kernel {
         pub(crate) fn $name<$t: super::kernels::Real>($($arg: $ty),*) {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn imp<$t: super::kernels::Real>($($arg: $ty),*) $body
+            fn imp<$t: super::kernels::Real, const FMA: bool>($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn avx2<$t: super::kernels::Real>($($arg: $ty),*) {
-                imp::<$t>($($arg),*)
+                imp::<$t, true>($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -108,7 +137,7 @@ macro_rules! simd_kernel {
                 // requirement of calling a `target_feature(enable = "avx2,fma")` function.
                 return unsafe { avx2::<$t>($($arg),*) };
             }
-            imp::<$t>($($arg),*)
+            imp::<$t, false>($($arg),*)
         }
     };
 }
@@ -419,6 +448,57 @@ pub(crate) fn build_aux(
         parts.push(x.detach().to_dtype(dt)?.flatten_all()?);
     }
     Tensor::cat(&parts, 0)
+}
+
+/// Backward of the input projection folded into the ops (`xproj (rows, g) = x (rows, f) · kernel
+/// + bias`, with `kb = [kernel; bias]` row-major `(f + 1, g)`) from `dxp = d xproj`: `d[kernel; bias]` `(f + 1, g)` (`xᵀ·dxp` and the
+/// column sums of `dxp`) and, when `want_dx`, `dx = dxp · kernelᵀ` `(rows, f)`.
+pub(crate) fn project_bwd<T: Real>(
+    x: &[T],
+    kb: &[T],
+    dxp: &[T],
+    rows: usize,
+    (f, g): (usize, usize),
+    want_dx: bool,
+) -> (Vec<T>, Option<Vec<T>>) {
+    let mut dkb = vec![T::ZERO; (f + 1) * g];
+    let (dk, db) = dkb.split_at_mut(f * g);
+    let x_t = Mat {
+        data: x,
+        rows: f,
+        cols: rows,
+        rs: 1,
+        cs: f,
+    };
+    matmul(
+        mat_mut(dk, f, g),
+        false,
+        x_t,
+        mat(dxp, rows, g),
+        gemm_threads(),
+    );
+    for r in 0..rows {
+        add_into(db, &dxp[r * g..(r + 1) * g]);
+    }
+    let dx = want_dx.then(|| {
+        let mut dx = vec![T::ZERO; rows * f];
+        let k_t = Mat {
+            data: &kb[..f * g],
+            rows: g,
+            cols: f,
+            rs: 1,
+            cs: g,
+        };
+        matmul(
+            mat_mut(&mut dx, rows, f),
+            false,
+            mat(dxp, rows, g),
+            k_t,
+            gemm_threads(),
+        );
+        dx
+    });
+    (dkb, dx)
 }
 
 /// Row-major transpose of a `(rows, cols)` matrix (the per-step backward GEMM reads `Wᵀ`

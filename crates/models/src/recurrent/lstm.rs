@@ -23,8 +23,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
     add_into, add_mul, build_aux, cpu_slice, gemm_threads, mat, mat_mut, matmul, mul_into,
-    rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order, to_vec,
-    transpose, with_slice, Dims, Mat, MatMut, Real,
+    project_bwd, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
+    to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
 };
 
 simd_kernel! {
@@ -40,12 +40,12 @@ simd_kernel! {
         let (gg, go) = (&mut gg[..u], &mut go[..u]);
         let c = &mut c[..u];
         for j in 0..u {
-            let i = (xi[j] + zi[j]).sigmoid();
-            let f = (xf[j] + zf[j]).sigmoid();
-            let g = (xg[j] + zg[j]).tanh_();
-            let o = (xo[j] + zo[j]).sigmoid();
+            let i = (xi[j] + zi[j]).sigmoid_k::<FMA>();
+            let f = (xf[j] + zf[j]).sigmoid_k::<FMA>();
+            let g = (xg[j] + zg[j]).tanh_k::<FMA>();
+            let o = (xo[j] + zo[j]).sigmoid_k::<FMA>();
             let cn = f * c[j] + i * g;
-            let hn = o * cn.tanh_();
+            let hn = o * cn.tanh_k::<FMA>();
             gi[j] = i;
             gf[j] = f;
             gg[j] = g;
@@ -72,7 +72,7 @@ simd_kernel! {
         for j in 0..u {
             let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
             let cn = f * cp[j] + i * g;
-            let tc = cn.tanh_();
+            let tc = cn.tanh_k::<FMA>();
             let dht = dh[j] + dout[j];
             let dhn = m * dht;
             let dcn = m * dc[j] + dhn * o * (one - tc * tc);
@@ -95,6 +95,9 @@ struct Saved {
 /// The fused LSTM op (see the module header).
 pub(crate) struct LstmOp {
     dims: Dims,
+    /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,4u); bias (1,4u);
+    /// w_hh (u,4u)]`; the op projects `x` itself (one GEMM) and returns `dx`, `d[kernel; bias]`.
+    proj: Option<usize>,
     train: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -109,12 +112,42 @@ pub(crate) fn lstm_fused(
     rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
-    let (b, t, _) = xproj.dims3()?;
-    let u = h0.dim(1)?;
     let aux = build_aux(xproj, &[h0, c0], mask, rd)?;
-    let xproj = xproj.contiguous()?;
-    let w = w_hh.contiguous()?;
-    let train = xproj.track_op() || w.track_op() || aux.track_op();
+    apply(xproj, w_hh, &aux, h0.dim(1)?, None, (mask, rd, reverse))
+}
+
+/// Fused LSTM with the input projection `x · kernel + bias` inside the op (shapes checked by the
+/// caller): the `(B,T,4u)` projection and its gradient never become graph tensors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_fused_projected(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let f = x.dim(2)?;
+    let aux = build_aux(x, &[h0, c0], mask, rd)?;
+    let w = Tensor::cat(&[kernel, &bias.unsqueeze(0)?, w_hh], 0)?;
+    apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
+}
+
+fn apply(
+    x: &Tensor,
+    w: &Tensor,
+    aux: &Tensor,
+    u: usize,
+    proj: Option<usize>,
+    (mask, rd, reverse): (Option<&Tensor>, Option<&Tensor>, bool),
+) -> Result<Tensor> {
+    let (b, t, _) = x.dims3()?;
+    let x = x.contiguous()?;
+    let w = w.contiguous()?;
+    let train = x.track_op() || w.track_op() || aux.track_op();
     let op = LstmOp {
         dims: Dims {
             b,
@@ -124,18 +157,35 @@ pub(crate) fn lstm_fused(
             has_rd: rd.is_some(),
             reverse,
         },
+        proj,
         train,
         saved: Mutex::new(None),
     };
     if train {
-        xproj.apply_op3(&w, &aux, op)
+        x.apply_op3(&w, aux, op)
     } else {
-        xproj.apply_op3_no_bwd(&w, &aux, &op)
+        x.apply_op3_no_bwd(&w, aux, &op)
     }
 }
 
+/// Where a step's input term comes from.
+#[derive(Clone, Copy)]
+enum XSource<'a, T> {
+    /// `xproj` rows `(nb·T, 4u)`.
+    Projected(&'a [T]),
+    /// The layer input `x` rows `(nb·T, F)`, projected step by step inside the recurrent GEMM:
+    /// `Z = [x_t, H ⊙ RD] · [kernel; w_hh]` (`wxh`, `(F + u, 4u)`), `bias` added by the cell. No
+    /// `(B,T,4u)` buffer is written or read.
+    Raw {
+        x: &'a [T],
+        f: usize,
+        wxh: &'a [T],
+        bias: &'a [T],
+    },
+}
+
 struct FwdChunk<'a, T> {
-    x: &'a [T],
+    x: XSource<'a, T>,
     h0: &'a [T],
     c0: &'a [T],
     mask: Option<&'a [T]>,
@@ -150,8 +200,14 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     let nb = ch.h0.len() / u;
     let mut h = ch.h0.to_vec();
     let mut c = ch.c0.to_vec();
-    let mut hin = if ch.rd.is_some() {
-        vec![T::ZERO; nb * u]
+    // GEMM left operand per step: `H ⊙ RD` (`(nb, u)`), or `[x_t, H ⊙ RD]` (`(nb, F + u)`).
+    let f = match ch.x {
+        XSource::Raw { f, .. } => f,
+        XSource::Projected(_) => 0,
+    };
+    let k = f + u;
+    let mut ain = if ch.rd.is_some() || f > 0 {
+        vec![T::ZERO; nb * k]
     } else {
         Vec::new()
     };
@@ -160,18 +216,32 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     let out = ch.out;
     let mut save = ch.save;
     for s in step_order(t_len, d.reverse) {
-        let a: &[T] = match ch.rd {
-            Some(rd) => {
-                mul_into(&mut hin, &h, rd);
-                &hin
+        let (a, wk): (&[T], &[T]) = if ain.is_empty() {
+            (&h, w)
+        } else {
+            for r in 0..nb {
+                let dst = &mut ain[r * k..(r + 1) * k];
+                if let XSource::Raw { x, .. } = ch.x {
+                    let row = r * t_len + s;
+                    dst[..f].copy_from_slice(&x[row * f..(row + 1) * f]);
+                }
+                let hr = &h[r * u..(r + 1) * u];
+                match ch.rd {
+                    Some(rd) => mul_into(&mut dst[f..], hr, &rd[r * u..(r + 1) * u]),
+                    None => dst[f..].copy_from_slice(hr),
+                }
             }
-            None => &h,
+            let wk = match ch.x {
+                XSource::Raw { wxh, .. } => wxh,
+                XSource::Projected(_) => w,
+            };
+            (&ain, wk)
         };
         matmul(
             mat_mut(&mut zb, nb, g4),
             false,
-            mat(a, nb, u),
-            mat(w, u, g4),
+            mat(a, nb, k),
+            mat(wk, k, g4),
             1,
         );
         for r in 0..nb {
@@ -183,14 +253,11 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
                 Some((_, g)) => &mut g[row * g4..(row + 1) * g4],
                 None => &mut scratch[..],
             };
-            lstm_cell_fwd(
-                m,
-                &ch.x[row * g4..(row + 1) * g4],
-                &zb[r * g4..(r + 1) * g4],
-                hr,
-                cr,
-                gates,
-            );
+            let xr = match ch.x {
+                XSource::Projected(x) => &x[row * g4..(row + 1) * g4],
+                XSource::Raw { bias, .. } => bias,
+            };
+            lstm_cell_fwd(m, xr, &zb[r * g4..(r + 1) * g4], hr, cr, gates);
             out[row * u..(row + 1) * u].copy_from_slice(hr);
             if let Some((cs, _)) = save.as_mut() {
                 cs[row * u..(row + 1) * u].copy_from_slice(cr);
@@ -272,12 +339,34 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
 }
 
 impl LstmOp {
-    fn fwd<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
-        let d = self.dims;
-        let (b, t, u) = (d.b, d.t, d.u);
-        if x.len() != b * t * 4 * u || w.len() != u * 4 * u {
+    fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
+        let g = 4 * u;
+        let Some(f) = self.proj else {
+            if x.len() != rows * g || w.len() != u * g {
+                candle_core::bail!("fused lstm: unexpected input sizes");
+            }
+            return self.fwd(XSource::Projected(x), w, aux);
+        };
+        if x.len() != rows * f || w.len() != (f + 1 + u) * g {
             candle_core::bail!("fused lstm: unexpected input sizes");
         }
+        // `[kernel; w_hh]` contiguous for the per-step GEMM on `[x_t, h]`.
+        let mut wxh = Vec::with_capacity((f + u) * g);
+        wxh.extend_from_slice(&w[..f * g]);
+        wxh.extend_from_slice(&w[(f + 1) * g..]);
+        let src = XSource::Raw {
+            x,
+            f,
+            wxh: &wxh,
+            bias: &w[f * g..(f + 1) * g],
+        };
+        self.fwd(src, &w[(f + 1) * g..], aux)
+    }
+
+    fn fwd<T: Real>(&self, x: XSource<'_, T>, w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims;
+        let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, true)?;
         let mut out = vec![T::ZERO; b * t * u];
         let (mut c_all, mut gates) = if self.train {
@@ -286,7 +375,16 @@ impl LstmOp {
             (Vec::new(), Vec::new())
         };
         let rows = rows_per_chunk(b);
-        let xs = split(x, t * 4 * u, rows);
+        let xs: Vec<XSource<'_, T>> = match x {
+            XSource::Projected(x) => split(x, t * 4 * u, rows)
+                .into_iter()
+                .map(XSource::Projected)
+                .collect(),
+            XSource::Raw { x, f, wxh, bias } => split(x, t * f, rows)
+                .into_iter()
+                .map(|x| XSource::Raw { x, f, wxh, bias })
+                .collect(),
+        };
         let n = xs.len();
         let saves: Vec<Option<(&mut [T], &mut [T])>> = if self.train {
             split_mut(&mut c_all, t * u, rows)
@@ -329,13 +427,48 @@ impl LstmOp {
         Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
     }
 
+    /// Gradients as tensors: `(dx or None, dw, daux)` for the op's three inputs.
     fn bwd_t<T: Real>(
         &self,
+        x: &Tensor,
         w: &Tensor,
         aux: &Tensor,
         res: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Tensor, Tensor, Tensor)> {
+    ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
+        let d = self.dims;
+        let (b, t, g) = (d.b, d.t, 4 * d.u);
+        let dev = res.device();
+        let wv = to_vec::<T>(w)?;
+        let off = self.proj.map_or(0, |f| (f + 1) * g);
+        let (dxp, dw, daux) = self.bwd_core::<T>(&wv[off..], aux, res, grad)?;
+        let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
+        let Some(f) = self.proj else {
+            return Ok((
+                Some(Tensor::from_vec(dxp, (b, t, g), dev)?),
+                Tensor::from_vec(dw, w.dims(), dev)?,
+                daux,
+            ));
+        };
+        let (mut dwall, dx) = with_slice::<T, _>(x, |xs| {
+            project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op())
+        })?;
+        dwall.extend_from_slice(&dw);
+        let dx = dx
+            .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
+            .transpose()?;
+        Ok((dx, Tensor::from_vec(dwall, w.dims(), dev)?, daux))
+    }
+
+    /// BPTT on the recurrence: `(dxproj, dw_hh, daux)`.
+    #[allow(clippy::type_complexity)]
+    fn bwd_core<T: Real>(
+        &self,
+        w: &[T],
+        aux: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Vec<T>, Vec<T>, Vec<T>)> {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let g4 = 4 * u;
@@ -348,7 +481,7 @@ impl LstmOp {
         };
         let c_all = saved.c.as_slice::<T>()?;
         let gates = saved.gates.as_slice::<T>()?;
-        let w_t = transpose(&to_vec::<T>(w)?, u, g4);
+        let w_t = transpose(&w[..u * g4], u, g4);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, true)?;
         let mut dx = vec![T::ZERO; b * t * g4];
@@ -425,12 +558,7 @@ impl LstmOp {
             mat(&dx, b * t, g4),
             gemm_threads(),
         );
-        let dev = res.device();
-        Ok((
-            Tensor::from_vec(dx, (b, t, g4), dev)?,
-            Tensor::from_vec(dw, (u, g4), dev)?,
-            Tensor::from_vec(daux, aux_v.len(), dev)?,
-        ))
+        Ok((dx, dw, daux))
     }
 }
 
@@ -450,10 +578,10 @@ impl CustomOp3 for LstmOp {
     ) -> Result<(CpuStorage, Shape)> {
         match s1 {
             CpuStorage::F32(_) => {
-                self.fwd::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+                self.fwd_any::<f32>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
             }
             CpuStorage::F64(_) => {
-                self.fwd::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
+                self.fwd_any::<f64>(cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?)
             }
             _ => candle_core::bail!("fused lstm: only f32 and f64 are supported"),
         }
@@ -461,17 +589,17 @@ impl CustomOp3 for LstmOp {
 
     fn bwd(
         &self,
-        _xproj: &Tensor,
+        x: &Tensor,
         w: &Tensor,
         aux: &Tensor,
         res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (dx, dw, daux) = match res.dtype() {
-            candle_core::DType::F32 => self.bwd_t::<f32>(w, aux, res, grad_res)?,
-            candle_core::DType::F64 => self.bwd_t::<f64>(w, aux, res, grad_res)?,
+            candle_core::DType::F32 => self.bwd_t::<f32>(x, w, aux, res, grad_res)?,
+            candle_core::DType::F64 => self.bwd_t::<f64>(x, w, aux, res, grad_res)?,
             dt => candle_core::bail!("fused lstm: unsupported dtype {dt:?}"),
         };
-        Ok((Some(dx), Some(dw), Some(daux)))
+        Ok((dx, Some(dw), Some(daux)))
     }
 }

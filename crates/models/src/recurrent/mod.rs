@@ -28,6 +28,12 @@
 //!   released with the graph. When nothing requires a gradient (no input tracks an op) nothing is
 //!   saved.
 //!
+//! [`lstm_projected`] / [`gru_projected`] take the layer input `x (B,T,F)`, `kernel` and bias
+//! instead of `xproj` and fold the projection into the fused op (the LSTM multiplies
+//! `[x_t, h] · [kernel; w_hh]` in one GEMM per step; the GRU projects `x_t` next to its recurrent
+//! GEMM), so the `(B,T,G·u)` projection is never materialised and its gradient never becomes a
+//! graph tensor. The recurrent layer uses these; [`no_grad`] makes it run on detached weights.
+//!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
 //! use textrnn_models::lstm_sequence;
@@ -160,6 +166,110 @@ pub fn gru_sequence(
         gru::gru_fused(xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     } else {
         reference::gru_sequence(xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+    }
+}
+
+/// Checks `x (B,T,F)`, `kernel (F, G·u)` and `bias (G·u)`; returns a zero-stride stand-in with the
+/// shape and dtype of `xproj` for [`check_shapes`].
+fn check_projection(
+    what: &str,
+    gates: usize,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    h0: &Tensor,
+) -> Result<Tensor> {
+    let (b, t, f) = match x.dims() {
+        &[b, t, f] => (b, t, f),
+        d => candle_core::bail!("{what}: x must be (batch, steps, features), got {d:?}"),
+    };
+    let g = gates * h0.dims().last().copied().unwrap_or(0);
+    if kernel.dims() != [f, g] {
+        candle_core::bail!(
+            "{what}: kernel has shape {:?}, expected [{f}, {g}]",
+            kernel.dims()
+        );
+    }
+    if bias.dims() != [g] {
+        candle_core::bail!("{what}: bias has shape {:?}, expected [{g}]", bias.dims());
+    }
+    for (name, w) in [("kernel", kernel), ("bias", bias)] {
+        if w.dtype() != x.dtype() {
+            candle_core::bail!("{what}: {name} is {:?} but x is {:?}", w.dtype(), x.dtype());
+        }
+    }
+    Tensor::zeros(1, x.dtype(), x.device())?.broadcast_as((b, t, g))
+}
+
+/// `[x, 1] · [kernel; bias]` as `(B,T,G·u)`: the bias gradient comes out of the matmul backward
+/// instead of a `(B·T, G·u)` column sum (`broadcast_add`'s backward, slow on the CPU).
+fn project_unfused(x: &Tensor, kernel: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (b, t, f) = x.dims3()?;
+    let ones = Tensor::ones((b * t, 1), x.dtype(), x.device())?;
+    let x1 = Tensor::cat(&[&x.reshape((b * t, f))?, &ones], 1)?;
+    let kb = Tensor::cat(&[kernel, &bias.unsqueeze(0)?], 0)?;
+    x1.matmul(&kb)?.reshape((b, t, kernel.dim(1)?))
+}
+
+/// [`lstm_sequence`] on `xproj = x @ kernel + bias`, with the projection inside the fused op on
+/// the CPU (one GEMM over all `B·T` rows; the `(B,T,4u)` projection and its gradient never become
+/// graph tensors, and the bias gradient is a column sum inside the op). `x` `(B,T,F)`, `kernel`
+/// `(F,4u)`, `bias` `(4u)`; other arguments as in [`lstm_sequence`].
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_projected(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "lstm_projected";
+    let stand_in = check_projection(what, 4, x, kernel, bias, h0)?;
+    check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
+    if use_fused(x) {
+        lstm::lstm_fused_projected(x, kernel, bias, w_hh, h0, c0, mask, rec_dropout, reverse)
+    } else {
+        let xproj = project_unfused(x, kernel, bias)?;
+        reference::lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
+    }
+}
+
+/// [`gru_sequence`] on `xproj = x @ kernel + b_in`, the projection inside the fused op on the
+/// CPU (see [`lstm_projected`]). `kernel` `(F,3u)`, `b_in` `(3u)`, `b_hh` `(3u)`.
+#[allow(clippy::too_many_arguments)]
+pub fn gru_projected(
+    x: &Tensor,
+    kernel: &Tensor,
+    b_in: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "gru_projected";
+    let stand_in = check_projection(what, 3, x, kernel, b_in, h0)?;
+    check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
+    let u = h0.dim(1)?;
+    if b_hh.dims() != [3 * u] || b_hh.dtype() != x.dtype() {
+        candle_core::bail!(
+            "{what}: b_hh has shape {:?} ({:?}), expected [{}] ({:?})",
+            b_hh.dims(),
+            b_hh.dtype(),
+            3 * u,
+            x.dtype()
+        );
+    }
+    if use_fused(x) {
+        gru::gru_fused_projected(x, kernel, b_in, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+    } else {
+        let xproj = project_unfused(x, kernel, b_in)?;
+        reference::gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     }
 }
 

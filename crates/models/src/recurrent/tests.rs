@@ -407,3 +407,108 @@ fn recurrent_fast_activations_are_accurate() {
         assert!(x.sigmoid().is_finite() && x.tanh_().is_finite() && exp_f32(x).is_finite());
     }
 }
+
+/// `lstm_projected` / `gru_projected`: the fused op with the input projection inside, against
+/// `[x, 1]·[kernel; bias]` and the step-wise reference; output and the gradients of `x`, `kernel`,
+/// `bias`, `w_hh`, `b_hh` and `h0`, plus the untracked inference output.
+fn projected_case(cell: Cell, dtype: DType, reverse: bool, with_rd: bool, tol: f64) -> Result<()> {
+    let dev = Device::Cpu;
+    let (b, t, f, u) = (5, 7, 6, 9);
+    let g = if cell == Cell::Lstm { 4 } else { 3 };
+    let mut rng = ChaCha8Rng::seed_from_u64(41 + u64::from(reverse) + 2 * u64::from(with_rd));
+    let mut var = |shape: &[usize], scale: f64| -> Result<Var> {
+        let n = shape.iter().product();
+        Var::from_tensor(
+            &Tensor::from_vec(uniform(&mut rng, n, scale), shape, &dev)?.to_dtype(dtype)?,
+        )
+    };
+    let x = var(&[b, t, f], 1.0)?;
+    let kernel = var(&[f, g * u], 0.5)?;
+    let bias = var(&[g * u], 0.3)?;
+    let w_hh = var(&[u, g * u], 0.4)?;
+    let b_hh = var(&[g * u], 0.3)?;
+    let h0 = var(&[b, u], 0.5)?;
+    let c0 = var(&[b, u], 0.5)?;
+    let loss_w = var(&[b, t, u], 1.0)?;
+    let mask = mask_values(MaskKind::Post, b, t)
+        .map(|m| Tensor::from_vec(m, (b, t), &dev)?.to_dtype(dtype))
+        .transpose()?;
+    let rd = if with_rd {
+        let v: Vec<f64> = (0..b * u)
+            .map(|i| if i % 3 == 0 { 0.0 } else { 1.5 })
+            .collect();
+        Some(Tensor::from_vec(v, (b, u), &dev)?.to_dtype(dtype)?)
+    } else {
+        None
+    };
+    let vars = [&x, &kernel, &bias, &w_hh, &b_hh, &h0, &c0];
+    let go = |fused: bool, track: bool| -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+        let p = |v: &Var| {
+            if track {
+                v.as_tensor().clone()
+            } else {
+                v.as_tensor().detach()
+            }
+        };
+        let (x, k, bi, w, bh, h, c) = (
+            p(&x),
+            p(&kernel),
+            p(&bias),
+            p(&w_hh),
+            p(&b_hh),
+            p(&h0),
+            p(&c0),
+        );
+        let (m, r) = (mask.as_ref(), rd.as_ref());
+        let out = match (cell, fused) {
+            (Cell::Lstm, true) => {
+                lstm::lstm_fused_projected(&x, &k, &bi, &w, &h, &c, m, r, reverse)?
+            }
+            (Cell::Gru, true) => gru::gru_fused_projected(&x, &k, &bi, &w, &bh, &h, m, r, reverse)?,
+            (Cell::Lstm, false) => {
+                let xp = super::project_unfused(&x, &k, &bi)?;
+                reference::lstm_sequence(&xp, &w, &h, &c, m, r, reverse)?
+            }
+            (Cell::Gru, false) => {
+                let xp = super::project_unfused(&x, &k, &bi)?;
+                reference::gru_sequence(&xp, &w, &bh, &h, m, r, reverse)?
+            }
+        };
+        let mut grads = Vec::new();
+        if track {
+            let gs = out.mul(loss_w.as_tensor())?.sum_all()?.backward()?;
+            for v in vars {
+                grads.push(match gs.get(v.as_tensor()) {
+                    Some(gr) => flat(gr)?,
+                    None => vec![0.0; v.as_tensor().elem_count()],
+                });
+            }
+        }
+        Ok((flat(&out)?, grads))
+    };
+    let (of, gf) = go(true, true)?;
+    let (or, gr) = go(false, true)?;
+    let (oi, _) = go(true, false)?;
+    let what = format!("{cell:?} projected reverse={reverse} rd={with_rd} {dtype:?}");
+    assert!(rel_err(&of, &or) < tol, "{what}: output");
+    assert!(rel_err(&oi, &or) < tol, "{what}: inference output");
+    let names = ["x", "kernel", "bias", "w_hh", "b_hh", "h0", "c0"];
+    for ((name, a), r) in names.iter().zip(&gf).zip(&gr) {
+        let e = rel_err(a, r);
+        assert!(e < tol, "{what}: d{name} rel err {e:e}");
+    }
+    Ok(())
+}
+
+#[test]
+fn recurrent_projected_matches_reference() -> Result<()> {
+    for cell in [Cell::Lstm, Cell::Gru] {
+        for reverse in [false, true] {
+            for with_rd in [false, true] {
+                projected_case(cell, DType::F64, reverse, with_rd, 1e-9)?;
+                projected_case(cell, DType::F32, reverse, with_rd, 2e-4)?;
+            }
+        }
+    }
+    Ok(())
+}

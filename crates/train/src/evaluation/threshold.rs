@@ -141,18 +141,23 @@ pub fn tune_threshold(
     // Every threshold in (next lower score, chosen score] gives the same predictions on these
     // scores; the middle of that gap leaves the widest margin for unseen examples.
     best.map(|(_, k, mut choice)| {
-        let lower = counts.thresholds.get(k + 1).copied().unwrap_or(0.0).max(0.0);
+        let lower = counts
+            .thresholds
+            .get(k + 1)
+            .copied()
+            .unwrap_or(0.0)
+            .max(0.0);
         choice.threshold = (choice.threshold + lower) / 2.0;
         choice
     })
-        .ok_or_else(|| EvalError::ThresholdUnreachable {
-            constraint: match objective {
-                Objective::MinPrecision(min) => format!("precision >= {min}"),
-                Objective::MinRecall(min) => format!("recall >= {min}"),
-                Objective::MaxF1 => "max F1".to_string(),
-            },
-            best: best_constrained,
-        })
+    .ok_or_else(|| EvalError::ThresholdUnreachable {
+        constraint: match objective {
+            Objective::MinPrecision(min) => format!("precision >= {min}"),
+            Objective::MinRecall(min) => format!("recall >= {min}"),
+            Objective::MaxF1 => "max F1".to_string(),
+        },
+        best: best_constrained,
+    })
 }
 
 /// Class 1 where `score >= threshold`, else class 0.
