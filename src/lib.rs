@@ -25,6 +25,7 @@ mod plots;
 mod recipe;
 mod report;
 mod run;
+mod runtime;
 pub mod synthetic;
 mod threshold;
 
@@ -35,6 +36,7 @@ pub use pipeline::{prepare, train_run, Prepared, TestPredictions, TrainOptions, 
 pub use recipe::{FitOn, Normalize, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
 pub use report::ReportOptions;
 pub use run::Run;
+pub use runtime::configure_allocator;
 
 pub use textrnn_data as data;
 pub use textrnn_models as models;

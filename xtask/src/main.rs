@@ -55,6 +55,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    textrnn::configure_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -14,6 +14,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
+    textrnn::configure_allocator();
     let cli = args::Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match commands::run(cli) {
