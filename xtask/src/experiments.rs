@@ -18,6 +18,7 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub out: PathBuf,
     pub seed: Option<u64>,
+    pub epochs: Option<usize>,
 }
 
 /// One row of the results table.
@@ -111,6 +112,9 @@ fn run_one(name: &str, opts: &Options, data_dir: Option<&Path>) -> Row {
         row.published_accuracy = recipe.published.as_ref().and_then(|p| p.accuracy);
         if let Some(seed) = opts.seed {
             recipe.seed = seed;
+        }
+        if let Some(epochs) = opts.epochs {
+            recipe.train.epochs = epochs;
         }
         if opts.quick {
             recipe.train.epochs = 1;

@@ -36,6 +36,10 @@ enum Command {
         /// Seed for every recipe (default: each recipe's own).
         #[arg(long)]
         seed: Option<u64>,
+        /// Train every recipe for this many epochs (e.g. to match the tutorial's number of
+        /// optimizer steps on a smaller sample).
+        #[arg(long)]
+        epochs: Option<usize>,
     },
     /// Benchmark fused vs reference recurrent kernels on the tutorial shapes.
     Bench {
@@ -71,12 +75,14 @@ fn main() -> ExitCode {
             data_dir,
             out,
             seed,
+            epochs,
         } => experiments::run(experiments::Options {
             only,
             quick,
             data_dir,
             out,
             seed,
+            epochs,
         }),
         Command::Bench {
             vs_torch,
