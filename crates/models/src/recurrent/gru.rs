@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
-    add_into, add_mul, build_aux, cpu_slice, gemm_threads, mat, mat_mut, matmul, mul_into,
-    project_bwd, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
+    add_into, add_mul, build_aux, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut, matmul,
+    mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
     to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
 };
 
@@ -416,27 +416,9 @@ impl GruOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let d = self.dims;
-        let (b, t, g) = (d.b, d.t, 3 * d.u);
-        let dev = res.device();
-        let wv = to_vec::<T>(w)?;
-        let off = self.proj.map_or(0, |f| (f + 1) * g);
-        let (dxp, dwb, daux) = self.bwd_core::<T>(&wv[off..], aux, res, grad)?;
-        let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
-        let Some(f) = self.proj else {
-            return Ok((
-                Some(Tensor::from_vec(dxp, (b, t, g), dev)?),
-                Tensor::from_vec(dwb, w.dims(), dev)?,
-                daux,
-            ));
-        };
-        let (mut dwall, dx) = with_slice::<T, _>(x, |xs| {
-            project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op())
-        })?;
-        dwall.extend_from_slice(&dwb);
-        let dx = dx
-            .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
-            .transpose()?;
-        Ok((dx, Tensor::from_vec(dwall, w.dims(), dev)?, daux))
+        fused_op_grads::<T>(self.proj, (d.b, d.t, 3 * d.u), x, w, aux, |w_rec| {
+            self.bwd_core::<T>(w_rec, aux, res, grad)
+        })
     }
 
     /// BPTT on the recurrence: `(dxproj, d[w_hh; b_hh], daux)`.

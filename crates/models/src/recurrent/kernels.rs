@@ -450,6 +450,42 @@ pub(crate) fn build_aux(
     Tensor::cat(&parts, 0)
 }
 
+/// The three input gradients of a fused op from its BPTT core. `w` holds the recurrent weights,
+/// preceded by `[kernel; bias]` `(f + 1, g)` when the op owns the input projection
+/// (`proj = Some(f)`); `core` receives the recurrent part and returns
+/// `(d xproj (B,T,g), d recurrent weights, d aux)`. Returns `(d x or d xproj, d w, d aux)`;
+/// `d x` is `None` when the op owns the projection and `x` needs no gradient.
+#[allow(clippy::type_complexity)]
+pub(crate) fn fused_op_grads<T: Real>(
+    proj: Option<usize>,
+    (b, t, g): (usize, usize, usize),
+    x: &Tensor,
+    w: &Tensor,
+    aux: &Tensor,
+    core: impl FnOnce(&[T]) -> Result<(Vec<T>, Vec<T>, Vec<T>)>,
+) -> Result<(Option<Tensor>, Tensor, Tensor)> {
+    let dev = w.device();
+    let wv = to_vec::<T>(w)?;
+    let off = proj.map_or(0, |f| (f + 1) * g);
+    let (dxp, dw_rec, daux) = core(&wv[off..])?;
+    let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
+    let Some(f) = proj else {
+        return Ok((
+            Some(Tensor::from_vec(dxp, (b, t, g), dev)?),
+            Tensor::from_vec(dw_rec, w.dims(), dev)?,
+            daux,
+        ));
+    };
+    let (mut dw, dx) = with_slice::<T, _>(x, |xs| {
+        project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op())
+    })?;
+    dw.extend_from_slice(&dw_rec);
+    let dx = dx
+        .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
+        .transpose()?;
+    Ok((dx, Tensor::from_vec(dw, w.dims(), dev)?, daux))
+}
+
 /// Backward of the input projection folded into the ops (`xproj (rows, g) = x (rows, f) · kernel
 /// + bias`, with `kb = [kernel; bias]` row-major `(f + 1, g)`) from `dxp = d xproj`: `d[kernel; bias]` `(f + 1, g)` (`xᵀ·dxp` and the
 /// column sums of `dxp`) and, when `want_dx`, `dx = dxp · kernelᵀ` `(rows, f)`.
