@@ -188,18 +188,11 @@ pub fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
     }
     let tokenizer = KerasTokenizer::fit(&recipe.text.tokenizer_config(), fit_texts)?;
     let mut resolved = recipe.clone();
+    // The training sequences serve both the automatic maxlen and the padded training split.
+    let train_seqs = tokenizer.texts_to_sequences(&train.texts);
     let maxlen = match recipe.text.maxlen {
         Some(m) => m,
-        None => {
-            let refs: Vec<&str> = train.texts.iter().map(String::as_str).collect();
-            let longest = tokenizer
-                .texts_to_sequences(&refs)
-                .iter()
-                .map(Vec::len)
-                .max()
-                .unwrap_or(0);
-            longest + 1
-        }
+        None => train_seqs.iter().map(Vec::len).max().unwrap_or(0) + 1,
     };
     resolved.text.maxlen = Some(maxlen);
     resolved.classes = class_names.clone();
@@ -209,7 +202,14 @@ pub fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         let tokens = encode(&tokenizer, &recipe.text, maxlen, &d.texts)?;
         Ok(EncodedSplit::new(tokens, maxlen, d.labels.clone())?)
     };
-    let train_split = to_split(&train)?;
+    let train_tokens = pad_sequences(
+        &train_seqs,
+        maxlen,
+        recipe.text.padding,
+        recipe.text.truncating,
+        0,
+    )?;
+    let train_split = EncodedSplit::new(train_tokens, maxlen, train.labels.clone())?;
     let val_split = val.as_ref().map(&to_split).transpose()?;
     let test_split = test.as_ref().map(&to_split).transpose()?;
     tracing::info!(
