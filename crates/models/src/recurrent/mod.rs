@@ -154,14 +154,7 @@ pub fn gru_sequence(
     reverse: bool,
 ) -> Result<Tensor> {
     check_shapes("gru_sequence", 3, xproj, w_hh, h0, None, mask, rec_dropout)?;
-    let u = h0.dim(1)?;
-    if b_hh.dims() != [3 * u] {
-        candle_core::bail!(
-            "gru_sequence: b_hh has shape {:?}, expected [{}]",
-            b_hh.dims(),
-            3 * u
-        );
-    }
+    check_b_hh("gru_sequence", b_hh, h0, xproj)?;
     if use_fused(xproj) {
         gru::gru_fused(xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     } else {
@@ -255,22 +248,28 @@ pub fn gru_projected(
     let what = "gru_projected";
     let stand_in = check_projection(what, 3, x, kernel, b_in, h0)?;
     check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
-    let u = h0.dim(1)?;
-    if b_hh.dims() != [3 * u] || b_hh.dtype() != x.dtype() {
-        candle_core::bail!(
-            "{what}: b_hh has shape {:?} ({:?}), expected [{}] ({:?})",
-            b_hh.dims(),
-            b_hh.dtype(),
-            3 * u,
-            x.dtype()
-        );
-    }
+    check_b_hh(what, b_hh, h0, x)?;
     if use_fused(x) {
         gru::gru_fused_projected(x, kernel, b_in, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     } else {
         let xproj = project_unfused(x, kernel, b_in)?;
         reference::gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     }
+}
+
+/// The GRU recurrent bias must be `(3u)` with `u` from `h0`, in the dtype of `like`.
+fn check_b_hh(what: &str, b_hh: &Tensor, h0: &Tensor, like: &Tensor) -> Result<()> {
+    let u = h0.dim(1)?;
+    if b_hh.dims() != [3 * u] || b_hh.dtype() != like.dtype() {
+        candle_core::bail!(
+            "{what}: b_hh has shape {:?} ({:?}), expected [{}] ({:?})",
+            b_hh.dims(),
+            b_hh.dtype(),
+            3 * u,
+            like.dtype()
+        );
+    }
+    Ok(())
 }
 
 /// Validates the contract shapes; returns `(B, T, u)`.
