@@ -55,7 +55,8 @@ def main():
             continue
         net = Net(c)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-        x = torch.randn(c["batch"], c["len"], c["emb"])
+        # The input needs its gradient, as the embedding below a real layer does (ours computes it).
+        x = torch.randn(c["batch"], c["len"], c["emb"], requires_grad=True)
         y = (torch.rand(c["batch"], 1) > 0.5).float()
         loss_fn = nn.BCEWithLogitsLoss()
 

@@ -19,7 +19,8 @@
 //! - `--vs-keras`: the same with `xtask/bench_keras.py` (Keras on TensorFlow CPU: `train_on_batch`
 //!   / `predict_on_batch`, Adam, 2 intra-op threads). Both scripts run under
 //!   `$TEXTRNN_BENCH_PYTHON` (default `python3`), e.g. a virtual environment's interpreter.
-//! - `TEXTRNN_BENCH_FUSED_ONLY=1` skips the (slow) reference rows, for quick iterations.
+//! - `TEXTRNN_BENCH_FUSED_ONLY=1` skips the (slow) reference rows, for quick iterations;
+//!   `TEXTRNN_BENCH_MODE=train` (or `infer`) runs only that mode (e.g. under a profiler).
 
 use std::time::{Duration, Instant};
 
@@ -471,6 +472,10 @@ pub fn run(opts: BenchOpts) -> Result<()> {
     let mut rows = Vec::new();
     for case in &cases {
         for train in [true, false] {
+            let mode = if train { "train" } else { "infer" };
+            if std::env::var("TEXTRNN_BENCH_MODE").is_ok_and(|m| m != mode) {
+                continue;
+            }
             for fused in [true, false] {
                 if !fused && std::env::var_os("TEXTRNN_BENCH_FUSED_ONLY").is_some() {
                     continue;

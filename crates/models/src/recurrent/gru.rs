@@ -12,7 +12,9 @@
 //!
 //! Backward, with `dh` the carried gradient plus `dout_t` and `dh' = m dh`:
 //! `dz = dh' (h_{t-1} - n) z(1-z)`, `dn = dh' (1-z)(1-n²)`, `dr = dn hi_h r(1-r)`;
-//! `dxproj_t = [dz, dr, dn]`, `dhi_t = [dz, dr, dn r]`; `dh ← (1-m) dh + dh' z + (dhi · Wᵀ) ⊙ rd`.
+//! `dxproj_t = [dz, dr, dn]`, `dhi_t = [dz, dr, dn r]` (written over the saved `z, r, n` of that
+//! step: backward consumes what forward kept, and runs once per forward);
+//! `dh ← (1-m) dh + dh' z + (dhi · Wᵀ) ⊙ rd`.
 //! Finally `[dW; db] = [h_{t-1} ⊙ rd, 1]ᵀ · dhi`, one `(u+1, B·T)·(B·T, 3u)` GEMM whose last row is
 //! the bias gradient.
 
@@ -56,21 +58,22 @@ simd_kernel! {
 
 simd_kernel! {
     /// One row of one backward step: `dx` (xproj gradient) and `dhi` (recurrent pre-activation
-    /// gradient) from the carried `dh` plus `dout`; leaves `(1-m) dh + m dh z` in `dh`.
-    fn gru_cell_bwd<T>(m: T, save: &[T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T], dhi: &mut [T]) {
+    /// gradient) from the carried `dh` plus `dout`; `dhi` overwrites the first `3u` of the saved
+    /// `z, r, n, hi_h` row `sd`. Leaves `(1-m) dh + m dh z` in `dh`.
+    fn gru_cell_bwd<T>(m: T, sd: &mut [T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T]) {
         let u = dh.len();
         let keep = T::ONE - m;
         let one = T::ONE;
-        let (sz, sr, sn, sh) = (&save[..u], &save[u..2 * u], &save[2 * u..3 * u], &save[3 * u..4 * u]);
         let (hp, dout) = (&hp[..u], &dout[..u]);
         let (dxz, rest) = dx[..3 * u].split_at_mut(u);
         let (dxr, dxh) = rest.split_at_mut(u);
         let dxh = &mut dxh[..u];
-        let (dhz, rest) = dhi[..3 * u].split_at_mut(u);
-        let (dhr, dhh) = rest.split_at_mut(u);
-        let dhh = &mut dhh[..u];
+        let (dhz, rest) = sd[..4 * u].split_at_mut(u);
+        let (dhr, rest) = rest.split_at_mut(u);
+        let (dhh, sh) = rest.split_at_mut(u);
+        let (dhh, sh) = (&mut dhh[..u], &sh[..u]);
         for j in 0..u {
-            let (z, r, n, hh) = (sz[j], sr[j], sn[j], sh[j]);
+            let (z, r, n, hh) = (dhz[j], dhr[j], dhh[j], sh[j]);
             let dht = dh[j] + dout[j];
             let dhn = m * dht;
             let dzp = dhn * (hp[j] - n) * z * (one - z);
@@ -263,9 +266,9 @@ struct BwdChunk<'a, T> {
     mask: Option<&'a [T]>,
     rd: Option<&'a [T]>,
     h_out: &'a [T],
-    gates: &'a [T],
     dout: &'a [T],
     dx: &'a mut [T],
+    /// The saved `z, r, n, hi_h` rows (`4u`), whose first `3u` become `dhi` step by step.
     dhi: &'a mut [T],
     hin: &'a mut [T],
     dh0: &'a mut [T],
@@ -273,7 +276,7 @@ struct BwdChunk<'a, T> {
 
 fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
     let (t_len, u) = (d.t, d.u);
-    let g3 = 3 * u;
+    let (g3, g4) = (3 * u, 4 * u);
     let u1 = u + 1;
     let nb = ch.h0.len() / u;
     let steps = step_order(t_len, d.reverse);
@@ -301,19 +304,18 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
             let m = ch.mask.map_or(T::ONE, |m| m[row]);
             gru_cell_bwd(
                 m,
-                &ch.gates[row * 4 * u..(row + 1) * 4 * u],
+                &mut ch.dhi[row * g4..(row + 1) * g4],
                 hp,
                 &ch.dout[row * u..(row + 1) * u],
                 &mut dh[r * u..(r + 1) * u],
                 &mut ch.dx[row * g3..(row + 1) * g3],
-                &mut ch.dhi[row * g3..(row + 1) * g3],
             );
         }
         let dz = Mat {
-            data: &ch.dhi[s * g3..],
+            data: &ch.dhi[s * g4..],
             rows: nb,
             cols: g3,
-            rs: t_len * g3,
+            rs: t_len * g4,
             cs: 1,
         };
         matmul(mat_mut(&mut dhin, nb, u), false, dz, w_t, 1);
@@ -433,16 +435,18 @@ impl GruOp {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let (g3, u1) = (3 * u, u + 1);
-        let saved = self.saved.lock().map_err(lock_err)?;
-        let Some(saved) = saved.as_ref() else {
-            candle_core::bail!("fused gru: backward called without saved activations");
+        // Backward consumes what forward kept: `dhi` overwrites the saved rows in place.
+        let saved = self.saved.lock().map_err(lock_err)?.take();
+        let Some(saved) = saved else {
+            candle_core::bail!(
+                "fused gru: no saved activations (backward runs once per forward through the op)"
+            );
         };
-        let gates = saved.gates.as_slice::<T>()?;
+        let mut dhi = T::cpu_storage_data(saved.gates)?;
         let w_t = transpose(&wb_v[..u * g3], u, g3);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, false)?;
         let mut dx = vec![T::ZERO; b * t * g3];
-        let mut dhi = vec![T::ZERO; b * t * g3];
         let mut hin = vec![T::ZERO; b * t * u1];
         let mut daux = vec![T::ZERO; aux_v.len()];
         with_slice::<T, _>(res, |h_out| {
@@ -456,26 +460,22 @@ impl GruOp {
                     .zip(split_opt(a.mask, t, rows, n))
                     .zip(split_opt(a.rd, u, rows, n))
                     .zip(split(h_out, t * u, rows))
-                    .zip(split(gates, t * 4 * u, rows))
                     .zip(split(dout, t * u, rows))
                     .zip(split_mut(&mut dx, t * g3, rows))
-                    .zip(split_mut(&mut dhi, t * g3, rows))
+                    .zip(split_mut(&mut dhi, t * 4 * u, rows))
                     .zip(split_mut(&mut hin, t * u1, rows))
                     .zip(split_mut(dh0, u, rows))
                     .map(
-                        |(((((((((h0, mask), rd), h_out), gates), dout), dx), dhi), hin), dh0)| {
-                            BwdChunk {
-                                h0,
-                                mask,
-                                rd,
-                                h_out,
-                                gates,
-                                dout,
-                                dx,
-                                dhi,
-                                hin,
-                                dh0,
-                            }
+                        |((((((((h0, mask), rd), h_out), dout), dx), dhi), hin), dh0)| BwdChunk {
+                            h0,
+                            mask,
+                            rd,
+                            h_out,
+                            dout,
+                            dx,
+                            dhi,
+                            hin,
+                            dh0,
                         },
                     )
                     .collect();
@@ -501,7 +501,13 @@ impl GruOp {
             },
             false,
             hin_t,
-            mat(&dhi, b * t, g3),
+            Mat {
+                data: &dhi,
+                rows: b * t,
+                cols: g3,
+                rs: 4 * u,
+                cs: 1,
+            },
             gemm_threads(),
         );
         Ok((dx, dwb, daux))

@@ -13,7 +13,8 @@
 //!
 //! Backward (reverse visiting order), with `dh` the carried gradient plus `dout_t`:
 //! `dh' = m dh`, `dc' = m dc + dh' o (1 - tanh² c')`, `dz = [dc' g i(1-i), dc' c_{t-1} f(1-f),
-//! dc' i (1-g²), dh' tanh c' o(1-o)]` written straight into `dxproj`; then
+//! dc' i (1-g²), dh' tanh c' o(1-o)]` written over the saved gate activations of that step (the
+//! buffer becomes `dxproj`: backward consumes what forward kept, and runs once per forward); then
 //! `dc ← (1-m) dc + dc' f`, `dh ← (1-m) dh + (dz · Wᵀ) ⊙ rd`. Finally
 //! `dW = [h_{t-1} ⊙ rd]ᵀ · dz` as one `(u, B·T)·(B·T, 4u)` GEMM.
 
@@ -57,20 +58,20 @@ simd_kernel! {
 }
 
 simd_kernel! {
-    /// One row of one backward step: `dz` (pre-activation gate gradients) from the carried
-    /// `dh`, `dc` plus `dout`; leaves the masked carry `(1-m) dh` in `dh` and the new `dc`.
-    fn lstm_cell_bwd<T>(m: T, gates: &[T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T], dz: &mut [T]) {
+    /// One row of one backward step: overwrites the gate activations `i, f, g, o` in `gz` with
+    /// `dz` (their pre-activation gradients) from the carried `dh`, `dc` plus `dout`; leaves
+    /// the masked carry `(1-m) dh` in `dh` and the new `dc`.
+    fn lstm_cell_bwd<T>(m: T, gz: &mut [T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T]) {
         let u = dh.len();
         let keep = T::ONE - m;
         let one = T::ONE;
-        let (gi, gf, gg, go) = (&gates[..u], &gates[u..2 * u], &gates[2 * u..3 * u], &gates[3 * u..4 * u]);
-        let (dzi, rest) = dz[..4 * u].split_at_mut(u);
+        let (dzi, rest) = gz[..4 * u].split_at_mut(u);
         let (dzf, rest) = rest.split_at_mut(u);
         let (dzg, dzo) = rest.split_at_mut(u);
         let (dzg, dzo) = (&mut dzg[..u], &mut dzo[..u]);
         let (cp, dout, dc) = (&cp[..u], &dout[..u], &mut dc[..u]);
         for j in 0..u {
-            let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+            let (i, f, g, o) = (dzi[j], dzf[j], dzg[j], dzo[j]);
             let cn = f * cp[j] + i * g;
             let tc = cn.tanh_k::<FMA>();
             let dht = dh[j] + dout[j];
@@ -273,8 +274,8 @@ struct BwdChunk<'a, T> {
     rd: Option<&'a [T]>,
     h_out: &'a [T],
     c_all: &'a [T],
-    gates: &'a [T],
     dout: &'a [T],
+    /// The saved gate activations, overwritten step by step with `dz` (`d xproj`).
     dx: &'a mut [T],
     hin: &'a mut [T],
     dh0: &'a mut [T],
@@ -313,12 +314,11 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
             let m = ch.mask.map_or(T::ONE, |m| m[row]);
             lstm_cell_bwd(
                 m,
-                &ch.gates[row * g4..(row + 1) * g4],
+                &mut ch.dx[row * g4..(row + 1) * g4],
                 cp,
                 &ch.dout[row * u..(row + 1) * u],
                 &mut dh[r * u..(r + 1) * u],
                 &mut dc[r * u..(r + 1) * u],
-                &mut ch.dx[row * g4..(row + 1) * g4],
             );
         }
         let dz = Mat {
@@ -454,19 +454,23 @@ impl LstmOp {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let g4 = 4 * u;
+        // Backward consumes what forward kept: `dz` overwrites the gate activations in place
+        // (no second `(B,T,4u)` buffer).
         let saved = self
             .saved
             .lock()
-            .map_err(|_| candle_core::Error::Msg("fused lstm: poisoned lock".into()))?;
-        let Some(saved) = saved.as_ref() else {
-            candle_core::bail!("fused lstm: backward called without saved activations");
+            .map_err(|_| candle_core::Error::Msg("fused lstm: poisoned lock".into()))?
+            .take();
+        let Some(saved) = saved else {
+            candle_core::bail!(
+                "fused lstm: no saved activations (backward runs once per forward through the op)"
+            );
         };
-        let c_all = saved.c.as_slice::<T>()?;
-        let gates = saved.gates.as_slice::<T>()?;
+        let c_all = T::cpu_storage_data(saved.c)?;
+        let mut dx = T::cpu_storage_data(saved.gates)?;
         let w_t = transpose(&w[..u * g4], u, g4);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, true)?;
-        let mut dx = vec![T::ZERO; b * t * g4];
         let mut hin = vec![T::ZERO; b * t * u];
         let mut daux = vec![T::ZERO; aux_v.len()];
         with_slice::<T, _>(res, |h_out| {
@@ -482,8 +486,7 @@ impl LstmOp {
                     .zip(split_opt(a.mask, t, rows, n))
                     .zip(split_opt(a.rd, u, rows, n))
                     .zip(split(h_out, t * u, rows))
-                    .zip(split(c_all, t * u, rows))
-                    .zip(split(gates, t * g4, rows))
+                    .zip(split(&c_all, t * u, rows))
                     .zip(split(dout, t * u, rows))
                     .zip(split_mut(&mut dx, t * g4, rows))
                     .zip(split_mut(&mut hin, t * u, rows))
@@ -491,13 +494,7 @@ impl LstmOp {
                     .zip(split_mut(dc0, u, rows))
                     .map(
                         |(
-                            (
-                                (
-                                    ((((((((h0, c0), mask), rd), h_out), c_all), gates), dout), dx),
-                                    hin,
-                                ),
-                                dh0,
-                            ),
+                            (((((((((h0, c0), mask), rd), h_out), c_all), dout), dx), hin), dh0),
                             dc0,
                         )| BwdChunk {
                             h0,
@@ -506,7 +503,6 @@ impl LstmOp {
                             rd,
                             h_out,
                             c_all,
-                            gates,
                             dout,
                             dx,
                             hin,

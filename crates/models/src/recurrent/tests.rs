@@ -389,6 +389,40 @@ fn recurrent_shape_errors_are_reported() {
     }
 }
 
+/// Backward consumes the activations the fused op kept (its gradients overwrite them), so a
+/// second backward through the same forward is an error that says so, not a panic or garbage.
+#[test]
+fn recurrent_second_backward_is_a_clear_error() -> Result<()> {
+    let dev = Device::Cpu;
+    let (b, t, u) = (2, 3, 4);
+    for cell in [Cell::Lstm, Cell::Gru] {
+        let g = if cell == Cell::Lstm { 4 } else { 3 };
+        let xproj = Var::from_tensor(&Tensor::rand(-1f32, 1f32, (b, t, g * u), &dev)?)?;
+        let w = Var::from_tensor(&Tensor::rand(-1f32, 1f32, (u, g * u), &dev)?)?;
+        let h0 = Tensor::zeros((b, u), DType::F32, &dev)?;
+        let out = match cell {
+            Cell::Lstm => lstm::lstm_fused(&xproj, &w, &h0, &h0, None, None, false)?,
+            Cell::Gru => {
+                let b_hh = Tensor::zeros(g * u, DType::F32, &dev)?;
+                gru::gru_fused(&xproj, &w, &b_hh, &h0, None, None, false)?
+            }
+        };
+        let loss = out.sum_all()?;
+        let grads = loss.backward()?;
+        assert!(grads.get(w.as_tensor()).is_some());
+        let err = loss
+            .backward()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("backward runs once per forward"),
+            "{cell:?}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn recurrent_fast_activations_are_accurate() {
     use super::kernels::{exp_f32, Real};
