@@ -220,15 +220,36 @@ fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Whether an embedding followed by a recurrent layer runs as one folded step
+/// ([`Recurrent::forward_embedded`]): at inference (inside `recurrent::no_grad`, no dropout to
+/// draw) and when the vocabulary is smaller than the batch's token count, so projecting the
+/// table costs less than projecting the embedded steps.
+fn fold_embedding(e: &Embedding, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<bool> {
+    Ok(crate::recurrent::no_grad_active()
+        && mode.rng().is_none()
+        && e.embeddings().dim(0)? < tokens.elem_count())
+}
+
 impl Classifier for TextClassifier {
     fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
         let mut x = tokens.clone();
         let mut mask: Option<Tensor> = None;
-        for layer in &self.layers {
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
             x = match layer {
                 Layer::Embedding(e) => {
                     mask = e.compute_mask(tokens)?;
-                    e.forward(tokens)?
+                    match layers.peek() {
+                        Some(Layer::Recurrent(r)) if fold_embedding(e, tokens, mode)? => {
+                            layers.next();
+                            let y = r.forward_embedded(tokens, e.embeddings(), mask.as_ref())?;
+                            if !r.return_sequences() {
+                                mask = None;
+                            }
+                            y
+                        }
+                        _ => e.forward(tokens)?,
+                    }
                 }
                 Layer::Recurrent(r) => {
                     let y = r.forward_t(&x, mask.as_ref(), mode)?;

@@ -65,6 +65,11 @@ impl Embedding {
             .reshape((b, t, e))
     }
 
+    /// The `(input_dim, output_dim)` table.
+    pub fn embeddings(&self) -> &Tensor {
+        &self.embeddings
+    }
+
     /// The padding mask `(B, T)` (`ids != 0`, embedding dtype) when `mask_zero`, else `None`.
     pub fn compute_mask(&self, ids: &Tensor) -> candle_core::Result<Option<Tensor>> {
         if !self.mask_zero {

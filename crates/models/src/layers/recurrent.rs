@@ -14,6 +14,10 @@
 //! Inside `crate::recurrent::no_grad` the layer runs on detached input and weights, so the fused
 //! ops keep nothing for backward (inference). `Mode::Eval` alone stays differentiable.
 //!
+//! Directly above an embedding, inference can skip step 2 for the batch:
+//! [`Recurrent::forward_embedded`] projects the embedding table once (`(V, F)·(F, G·u)`) and the
+//! recurrence reads row `ids[b, t]` of it (`crate::recurrent::{lstm_embedded, gru_embedded}`).
+//!
 //! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
 //! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
 //! final states, masked steps carrying the state). Masks are drawn in order forward input,
@@ -232,14 +236,80 @@ impl Recurrent {
                     dir.reverse,
                 )?,
             };
-            let out = if self.return_sequences {
-                out
-            } else {
-                let last = if dir.reverse { 0 } else { t - 1 };
-                out.narrow(1, last, 1)?.squeeze(1)?
-            };
-            outs.push(out);
+            outs.push(self.final_states(out, dir.reverse)?);
         }
+        self.concat(outs)
+    }
+
+    /// Inference on token ids `(B, T)` under an embedding table `embeddings` `(V, F)`: the same
+    /// result as `forward_t(&embeddings[ids], mask, &mut Mode::Eval)` (no dropout), but each
+    /// direction projects the `V` table rows once (`embeddings · kernel + b_in`, `(V, G·u)`)
+    /// instead of the `B·T` embedded steps, and its recurrence reads the projected rows by id.
+    /// Cheaper when `V < B·T`; differentiable like `forward_t` (gradients flow to
+    /// `embeddings` through the table). An id `≥ V` is an error.
+    pub fn forward_embedded(
+        &self,
+        ids: &Tensor,
+        embeddings: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        if t == 0 {
+            candle_core::bail!("recurrent layer: empty sequence");
+        }
+        let u = self.units;
+        let (dtype, dev) = (embeddings.dtype(), embeddings.device());
+        let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
+        let no_grad = crate::recurrent::no_grad_active();
+        let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+        let mut outs = Vec::with_capacity(self.directions.len());
+        for dir in &self.directions {
+            let (b_in, b_hh) = match self.cell {
+                Cell::Lstm => (p(&dir.bias), None),
+                Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
+            };
+            let table = p(embeddings)
+                .matmul(&p(&dir.kernel))?
+                .broadcast_add(&b_in)?;
+            let h0 = Tensor::zeros((b, u), dtype, dev)?;
+            let w_hh = p(&dir.recurrent_kernel);
+            let out = match b_hh {
+                None => crate::recurrent::lstm_embedded(
+                    ids,
+                    &table,
+                    &w_hh,
+                    &h0,
+                    &h0,
+                    mask.as_ref(),
+                    dir.reverse,
+                )?,
+                Some(b_hh) => crate::recurrent::gru_embedded(
+                    ids,
+                    &table,
+                    &w_hh,
+                    &b_hh,
+                    &h0,
+                    mask.as_ref(),
+                    dir.reverse,
+                )?,
+            };
+            outs.push(self.final_states(out, dir.reverse)?);
+        }
+        self.concat(outs)
+    }
+
+    /// One direction's `(B, T, u)` output, or its final state `(B, u)` when the layer does not
+    /// return sequences (the backward direction ends at step 0).
+    fn final_states(&self, out: Tensor, reverse: bool) -> candle_core::Result<Tensor> {
+        if self.return_sequences {
+            return Ok(out);
+        }
+        let last = if reverse { 0 } else { out.dim(1)? - 1 };
+        out.narrow(1, last, 1)?.squeeze(1)
+    }
+
+    /// Directions concatenated `[forward, backward]` along the feature axis.
+    fn concat(&self, mut outs: Vec<Tensor>) -> candle_core::Result<Tensor> {
         let dim = if self.return_sequences { 2 } else { 1 };
         match outs.len() {
             1 => Ok(outs.swap_remove(0)),

@@ -23,9 +23,9 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
-    add_into, add_mul, build_aux, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut, matmul,
-    mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
-    to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
+    add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
+    matmul, mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt,
+    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
 };
 
 simd_kernel! {
@@ -101,6 +101,9 @@ pub(crate) struct GruOp {
     /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,3u); b_in (1,3u);
     /// w_hh (u,3u); b_hh (1,3u)]`; the op projects `x` itself and returns `dx`, `d[kernel; b_in]`.
     proj: Option<usize>,
+    /// `Some(ids)` (inference only, `B·T` token ids): `arg1` is a `(V,3u)` table of projected
+    /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
+    ids: Option<Vec<u32>>,
     train: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -140,6 +143,38 @@ pub(crate) fn gru_fused_projected(
     apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
 }
 
+/// Fused GRU inference on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
+/// `embeddings · kernel + b_in`. Nothing is kept for backward.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gru_fused_embedded(
+    table: &Tensor,
+    ids: Vec<u32>,
+    (b, t): (usize, usize),
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let aux = build_aux(table, &[h0], mask, None)?;
+    let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
+    let op = GruOp {
+        dims: Dims {
+            b,
+            t,
+            u: h0.dim(1)?,
+            has_mask: mask.is_some(),
+            has_rd: false,
+            reverse,
+        },
+        proj: None,
+        ids: Some(ids),
+        train: false,
+        saved: Mutex::new(None),
+    };
+    table.contiguous()?.apply_op3_no_bwd(&wb, &aux, &op)
+}
+
 fn apply(
     x: &Tensor,
     w: &Tensor,
@@ -162,6 +197,7 @@ fn apply(
             reverse,
         },
         proj,
+        ids: None,
         train,
         saved: Mutex::new(None),
     };
@@ -177,6 +213,8 @@ fn apply(
 enum XSource<'a, T> {
     /// `xproj` rows `(nb·T, 3u)`.
     Projected(&'a [T]),
+    /// Row `ids[r·T + t]` of a `(V, 3u)` table of projected embeddings (ids checked).
+    Gathered { table: &'a [T], ids: &'a [u32] },
     /// The layer input `x` rows `(nb·T, F)`, projected step by step (`x_t · kernel + b_in` into a
     /// small `(nb, 3u)` buffer next to the recurrent GEMM): no `(B,T,3u)` buffer is written or read.
     Raw {
@@ -210,7 +248,7 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
     let mut zb = vec![T::ZERO; nb * g3];
     let mut zx = match ch.x {
         XSource::Raw { .. } => vec![T::ZERO; nb * g3],
-        XSource::Projected(_) => Vec::new(),
+        XSource::Projected(_) | XSource::Gathered { .. } => Vec::new(),
     };
     let mut scratch = vec![T::ZERO; 4 * u];
     let out = ch.out;
@@ -253,6 +291,10 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
             };
             let xr = match ch.x {
                 XSource::Projected(x) => &x[row * g3..(row + 1) * g3],
+                XSource::Gathered { table, ids } => {
+                    let v = ids[row] as usize;
+                    &table[v * g3..(v + 1) * g3]
+                }
                 XSource::Raw { .. } => &zx[r * g3..(r + 1) * g3],
             };
             gru_cell_fwd(m, xr, &zb[r * g3..(r + 1) * g3], bias, hr, sv);
@@ -335,6 +377,13 @@ impl GruOp {
     fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
         let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
         let g = 3 * u;
+        if let Some(ids) = &self.ids {
+            if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != (u + 1) * g {
+                candle_core::bail!("fused gru: unexpected input sizes");
+            }
+            check_ids("fused gru", ids, x.len() / g)?;
+            return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
+        }
         let Some(f) = self.proj else {
             if x.len() != rows * g || w.len() != (u + 1) * g {
                 candle_core::bail!("fused gru: unexpected input sizes");
@@ -368,6 +417,10 @@ impl GruOp {
             XSource::Projected(x) => split(x, t * 3 * u, rows)
                 .into_iter()
                 .map(XSource::Projected)
+                .collect(),
+            XSource::Gathered { table, ids } => split(ids, t, rows)
+                .into_iter()
+                .map(|ids| XSource::Gathered { table, ids })
                 .collect(),
             XSource::Raw { x, f, kernel, b_in } => split(x, t * f, rows)
                 .into_iter()

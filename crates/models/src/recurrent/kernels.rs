@@ -296,6 +296,15 @@ pub(crate) fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R)
     }
 }
 
+/// Checks that every token id indexes a row of a `(vocab, ·)` table (before the op runs, so the
+/// kernels can index without further checks).
+pub(crate) fn check_ids(what: &str, ids: &[u32], vocab: usize) -> Result<()> {
+    if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
+        candle_core::bail!("{what}: token id {id} is outside the embedding table ({vocab} rows)");
+    }
+    Ok(())
+}
+
 /// Visiting order of the time steps.
 pub(crate) fn step_order(t: usize, reverse: bool) -> Vec<usize> {
     if reverse {

@@ -23,9 +23,9 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
-    add_into, add_mul, build_aux, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut, matmul,
-    mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt, step_order,
-    to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
+    add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
+    matmul, mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt,
+    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
 };
 
 simd_kernel! {
@@ -99,6 +99,9 @@ pub(crate) struct LstmOp {
     /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,4u); bias (1,4u);
     /// w_hh (u,4u)]`; the op projects `x` itself (one GEMM) and returns `dx`, `d[kernel; bias]`.
     proj: Option<usize>,
+    /// `Some(ids)` (inference only, `B·T` token ids): `arg1` is a `(V,4u)` table of projected
+    /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
+    ids: Option<Vec<u32>>,
     train: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -137,6 +140,40 @@ pub(crate) fn lstm_fused_projected(
     apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
 }
 
+/// Fused LSTM inference on token ids (shapes checked by the caller): `table (V,4u)` holds
+/// `embeddings · kernel + bias` for every vocabulary row, so each step reads its input term from
+/// the table and the per-step GEMM is the recurrent one alone. Nothing is kept for backward.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_fused_embedded(
+    table: &Tensor,
+    ids: Vec<u32>,
+    (b, t): (usize, usize),
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let aux = build_aux(table, &[h0, c0], mask, None)?;
+    let op = LstmOp {
+        dims: Dims {
+            b,
+            t,
+            u: h0.dim(1)?,
+            has_mask: mask.is_some(),
+            has_rd: false,
+            reverse,
+        },
+        proj: None,
+        ids: Some(ids),
+        train: false,
+        saved: Mutex::new(None),
+    };
+    table
+        .contiguous()?
+        .apply_op3_no_bwd(&w_hh.contiguous()?, &aux, &op)
+}
+
 fn apply(
     x: &Tensor,
     w: &Tensor,
@@ -159,6 +196,7 @@ fn apply(
             reverse,
         },
         proj,
+        ids: None,
         train,
         saved: Mutex::new(None),
     };
@@ -174,6 +212,8 @@ fn apply(
 enum XSource<'a, T> {
     /// `xproj` rows `(nb·T, 4u)`.
     Projected(&'a [T]),
+    /// Row `ids[r·T + t]` of a `(V, 4u)` table of projected embeddings (ids checked).
+    Gathered { table: &'a [T], ids: &'a [u32] },
     /// The layer input `x` rows `(nb·T, F)`, projected step by step inside the recurrent GEMM:
     /// `Z = [x_t, H ⊙ RD] · [kernel; w_hh]` (`wxh`, `(F + u, 4u)`), `bias` added by the cell. No
     /// `(B,T,4u)` buffer is written or read.
@@ -204,7 +244,7 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     // GEMM left operand per step: `H ⊙ RD` (`(nb, u)`), or `[x_t, H ⊙ RD]` (`(nb, F + u)`).
     let f = match ch.x {
         XSource::Raw { f, .. } => f,
-        XSource::Projected(_) => 0,
+        XSource::Projected(_) | XSource::Gathered { .. } => 0,
     };
     let k = f + u;
     let mut ain = if ch.rd.is_some() || f > 0 {
@@ -234,7 +274,7 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
             }
             let wk = match ch.x {
                 XSource::Raw { wxh, .. } => wxh,
-                XSource::Projected(_) => w,
+                XSource::Projected(_) | XSource::Gathered { .. } => w,
             };
             (&ain, wk)
         };
@@ -256,6 +296,10 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
             };
             let xr = match ch.x {
                 XSource::Projected(x) => &x[row * g4..(row + 1) * g4],
+                XSource::Gathered { table, ids } => {
+                    let v = ids[row] as usize;
+                    &table[v * g4..(v + 1) * g4]
+                }
                 XSource::Raw { bias, .. } => bias,
             };
             lstm_cell_fwd(m, xr, &zb[r * g4..(r + 1) * g4], hr, cr, gates);
@@ -342,6 +386,13 @@ impl LstmOp {
     fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
         let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
         let g = 4 * u;
+        if let Some(ids) = &self.ids {
+            if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != u * g {
+                candle_core::bail!("fused lstm: unexpected input sizes");
+            }
+            check_ids("fused lstm", ids, x.len() / g)?;
+            return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
+        }
         let Some(f) = self.proj else {
             if x.len() != rows * g || w.len() != u * g {
                 candle_core::bail!("fused lstm: unexpected input sizes");
@@ -379,6 +430,10 @@ impl LstmOp {
             XSource::Projected(x) => split(x, t * 4 * u, rows)
                 .into_iter()
                 .map(XSource::Projected)
+                .collect(),
+            XSource::Gathered { table, ids } => split(ids, t, rows)
+                .into_iter()
+                .map(|ids| XSource::Gathered { table, ids })
                 .collect(),
             XSource::Raw { x, f, wxh, bias } => split(x, t * f, rows)
                 .into_iter()

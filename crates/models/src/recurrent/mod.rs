@@ -257,6 +257,113 @@ pub fn gru_projected(
     }
 }
 
+/// [`lstm_sequence`] on token ids under an embedding: `table` `(V,4u)` holds
+/// `embeddings · kernel + bias` for every vocabulary row, and step `t` of row `b` takes row
+/// `ids[b, t]` (`ids` `(B,T)` u32) as its projected input. For inference this replaces the
+/// `(B·T, E)·(E, 4u)` projection by a `(V, E)·(E, 4u)` one (cheaper whenever `V < B·T`) and the
+/// fused op's per-step GEMM is the recurrent one alone. When any input needs a gradient, or off
+/// the fused path, the rows are gathered (`index_select`) and [`lstm_sequence`] runs on them,
+/// so the result and its gradients are the same. An id `≥ V` is an error.
+///
+/// ```
+/// use candle_core::{DType, Device, Tensor};
+/// let dev = Device::Cpu;
+/// let (v, e, u) = (10, 3, 2);
+/// let emb = Tensor::rand(-1f32, 1f32, (v, e), &dev)?;
+/// let kernel = Tensor::rand(-1f32, 1f32, (e, 4 * u), &dev)?;
+/// let bias = Tensor::zeros(4 * u, DType::F32, &dev)?;
+/// let table = emb.matmul(&kernel)?.broadcast_add(&bias)?;
+/// let ids = Tensor::new(&[[1u32, 4, 9], [0, 0, 7]], &dev)?;
+/// let w_hh = Tensor::zeros((u, 4 * u), DType::F32, &dev)?;
+/// let h0 = Tensor::zeros((2, u), DType::F32, &dev)?;
+/// let out = textrnn_models::recurrent::lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, false)?;
+/// assert_eq!(out.dims(), &[2, 3, u]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_embedded(
+    ids: &Tensor,
+    table: &Tensor,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "lstm_embedded";
+    let (stand_in, bt) = check_embedded(what, 4, ids, table, h0)?;
+    check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, None)?;
+    let tracked = [table, w_hh, h0, c0].iter().any(|x| x.track_op());
+    if use_fused(table) && !tracked {
+        let ids_v = ids.flatten_all()?.to_vec1::<u32>()?;
+        lstm::lstm_fused_embedded(table, ids_v, bt, w_hh, h0, c0, mask, reverse)
+    } else {
+        let xproj = gather_rows(what, ids, table)?;
+        lstm_sequence(&xproj, w_hh, h0, c0, mask, None, reverse)
+    }
+}
+
+/// [`gru_sequence`] on token ids under an embedding (see [`lstm_embedded`]): `table` `(V,3u)`
+/// holds `embeddings · kernel + b_in`, `b_hh` the `(3u)` recurrent bias.
+#[allow(clippy::too_many_arguments)]
+pub fn gru_embedded(
+    ids: &Tensor,
+    table: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "gru_embedded";
+    let (stand_in, bt) = check_embedded(what, 3, ids, table, h0)?;
+    check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, None)?;
+    check_b_hh(what, b_hh, h0, table)?;
+    let tracked = [table, w_hh, b_hh, h0].iter().any(|x| x.track_op());
+    if use_fused(table) && !tracked {
+        let ids_v = ids.flatten_all()?.to_vec1::<u32>()?;
+        gru::gru_fused_embedded(table, ids_v, bt, w_hh, b_hh, h0, mask, reverse)
+    } else {
+        let xproj = gather_rows(what, ids, table)?;
+        gru_sequence(&xproj, w_hh, b_hh, h0, mask, None, reverse)
+    }
+}
+
+/// Checks `ids` `(B,T)` u32 and `table` `(V, G·u)`; returns a broadcast stand-in for the
+/// `(B,T,G·u)` projection (no allocation) and `(B, T)`.
+fn check_embedded(
+    what: &str,
+    gates: usize,
+    ids: &Tensor,
+    table: &Tensor,
+    h0: &Tensor,
+) -> Result<(Tensor, (usize, usize))> {
+    let (b, t) = match ids.dims() {
+        &[b, t] if ids.dtype() == DType::U32 => (b, t),
+        d => candle_core::bail!(
+            "{what}: ids must be (batch, steps) u32, got {d:?} {:?}",
+            ids.dtype()
+        ),
+    };
+    let g = gates * h0.dims().last().copied().unwrap_or(0);
+    if table.rank() != 2 || table.dim(1)? != g {
+        candle_core::bail!(
+            "{what}: table has shape {:?}, expected [vocabulary, {g}]",
+            table.dims()
+        );
+    }
+    let stand_in = Tensor::zeros(1, table.dtype(), table.device())?.broadcast_as((b, t, g))?;
+    Ok((stand_in, (b, t)))
+}
+
+/// `table[ids]` as `(B,T,G·u)` (graph op: gradients flow to the table), ids checked first.
+fn gather_rows(what: &str, ids: &Tensor, table: &Tensor) -> Result<Tensor> {
+    let (b, t) = ids.dims2()?;
+    let flat = ids.flatten_all()?;
+    kernels::check_ids(what, &flat.to_vec1::<u32>()?, table.dim(0)?)?;
+    table.index_select(&flat, 0)?.reshape((b, t, table.dim(1)?))
+}
+
 /// The GRU recurrent bias must be `(3u)` with `u` from `h0`, in the dtype of `like`.
 fn check_b_hh(what: &str, b_hh: &Tensor, h0: &Tensor, like: &Tensor) -> Result<()> {
     let u = h0.dim(1)?;
