@@ -1,7 +1,7 @@
 """Keras (TensorFlow CPU) counterpart of `cargo xtask bench` (called by `--vs-keras`).
 
 Same shapes and the same measured step as xtask/src/bench.rs: float inputs (B,T,E) (the embedding
-lookup is excluded) -> LSTM(u) / Bidirectional(GRU(u, reset_after=True)) for imdb_bigru ->
+lookup is excluded; `imdb_lstm_model` is the whole model on token ids, with Embedding(5000, 32)) -> LSTM(u) / Bidirectional(GRU(u, reset_after=True)) for imdb_bigru ->
 Dense(1) logit, binary cross-entropy from logits, Adam. Training = one `train_on_batch` per step;
 inference = one `predict_on_batch`. Timed after a warm-up step (which also traces the graph);
 2 intra-op threads. Prints one JSON object per line: {"case", "mode", "samples_per_s",
@@ -23,18 +23,25 @@ CASES = {
     "imdb_bigru": dict(cell="gru", bi=True, units=64, emb=128, len=200, batch=256),
     "agnews_lstm": dict(cell="lstm", bi=False, units=50, emb=25, len=50, batch=512),
     "tweets_lstm": dict(cell="lstm", bi=False, units=256, emb=32, len=40, batch=512),
+    # The whole tutorial model on token ids: Embedding(5000, 32) -> LSTM(100) -> Dense(1).
+    "imdb_lstm_model": dict(cell="lstm", bi=False, units=100, emb=32, len=500, batch=64,
+                            vocab=5000),
 }
 
 
 def build(c):
-    inp = keras.Input((c["len"], c["emb"]), batch_size=c["batch"])
+    if "vocab" in c:
+        inp = keras.Input((c["len"],), batch_size=c["batch"], dtype="int32")
+        feats = keras.layers.Embedding(c["vocab"], c["emb"])(inp)
+    else:
+        inp = feats = keras.Input((c["len"], c["emb"]), batch_size=c["batch"])
     if c["cell"] == "lstm":
         rnn = keras.layers.LSTM(c["units"])
     else:
         rnn = keras.layers.GRU(c["units"], reset_after=True)
     if c["bi"]:
         rnn = keras.layers.Bidirectional(rnn)
-    out = keras.layers.Dense(1)(rnn(inp))
+    out = keras.layers.Dense(1)(rnn(feats))
     model = keras.Model(inp, out)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))
@@ -64,7 +71,10 @@ def main():
         if only and name not in only:
             continue
         model = build(c)
-        x = rng.standard_normal((c["batch"], c["len"], c["emb"]), dtype=np.float32)
+        if "vocab" in c:
+            x = rng.integers(1, c["vocab"], (c["batch"], c["len"]), dtype=np.int32)
+        else:
+            x = rng.standard_normal((c["batch"], c["len"], c["emb"]), dtype=np.float32)
         y = (rng.random((c["batch"], 1)) > 0.5).astype(np.float32)
 
         def train():

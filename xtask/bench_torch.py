@@ -1,7 +1,7 @@
 """PyTorch counterpart of `cargo xtask bench` (called by `--vs-torch`).
 
 Same shapes and the same measured step as xtask/src/bench.rs: input projection + nn.LSTM / nn.GRU
-(bidirectional for imdb_bigru) + Dense(1) head on the final state + BCE-with-logits, training =
+(bidirectional for imdb_bigru; `imdb_lstm_model` adds nn.Embedding(5000, 32) on token ids) + Dense(1) head on the final state + BCE-with-logits, training =
 forward + backward + AdamW, inference = forward under torch.no_grad(); 2 threads.
 Prints one JSON object per line: {"case", "mode", "samples_per_s", "ms_per_batch"}.
 """
@@ -17,17 +17,23 @@ CASES = {
     "imdb_bigru": dict(cell="gru", bi=True, units=64, emb=128, len=200, batch=256),
     "agnews_lstm": dict(cell="lstm", bi=False, units=50, emb=25, len=50, batch=512),
     "tweets_lstm": dict(cell="lstm", bi=False, units=256, emb=32, len=40, batch=512),
+    # The whole tutorial model on token ids: Embedding(5000, 32) -> LSTM(100) -> Dense(1).
+    "imdb_lstm_model": dict(cell="lstm", bi=False, units=100, emb=32, len=500, batch=64,
+                            vocab=5000),
 }
 
 
 class Net(nn.Module):
     def __init__(self, c):
         super().__init__()
+        self.emb = nn.Embedding(c["vocab"], c["emb"]) if "vocab" in c else None
         rnn = nn.LSTM if c["cell"] == "lstm" else nn.GRU
         self.rnn = rnn(c["emb"], c["units"], batch_first=True, bidirectional=c["bi"])
         self.head = nn.Linear(c["units"] * (2 if c["bi"] else 1), 1)
 
     def forward(self, x):
+        if self.emb is not None:
+            x = self.emb(x)
         _, h = self.rnn(x)
         h = h[0] if isinstance(h, tuple) else h  # (dirs, B, u)
         return self.head(torch.cat(list(h), dim=-1))
@@ -55,8 +61,12 @@ def main():
             continue
         net = Net(c)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-        # The input needs its gradient, as the embedding below a real layer does (ours computes it).
-        x = torch.randn(c["batch"], c["len"], c["emb"], requires_grad=True)
+        if "vocab" in c:
+            x = torch.randint(1, c["vocab"], (c["batch"], c["len"]))
+        else:
+            # The input needs its gradient, as the embedding below a real layer does (ours
+            # computes it).
+            x = torch.randn(c["batch"], c["len"], c["emb"], requires_grad=True)
         y = (torch.rand(c["batch"], 1) > 0.5).float()
         loss_fn = nn.BCEWithLogitsLoss()
 

@@ -5,6 +5,9 @@
 //! cross-entropy on random labels and, for training, `backward` plus an AdamW update.
 //! The embedding lookup is excluded (inputs are random `(B,T,E)` activations).
 //!
+//! - `imdb_lstm_model` is the issue's whole model on token ids, `Embedding(5000, 32) → LSTM(100)
+//!   → Dense(1)`, through `TextClassifier` (inference as `predict` runs it, with the embedding
+//!   folded into the projection); the other cases are the layer alone.
 //! - `train`: forward + backward + AdamW; `infer`: forward only with detached weights (nothing
 //!   tracked, so the fused op keeps no activations).
 //! - `fused` vs `reference` (the step-wise candle path, selected with `TEXTRNN_FUSED=0`).
@@ -27,7 +30,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use textrnn::models::recurrent::{gru_projected, lstm_projected};
+use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad};
+use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
 
 /// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
 /// `textrnn_models::recurrent::fused_enabled` reads at each call (the bench is single-threaded at
@@ -65,9 +69,13 @@ struct Case {
     emb: usize,
     len: usize,
     batch: usize,
+    /// `> 0`: the whole model on random token ids, `Embedding(vocab, emb) → recurrent →
+    /// Dense(1)` built from a `ModelSpec` (`TextClassifier`: the product's path, including the
+    /// embedding and, at inference, its fold into the projection); `0`: the layer on `(B,T,E)`.
+    vocab: usize,
 }
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 5] = [
     Case {
         name: "imdb_lstm",
         cell: Cell::Lstm,
@@ -76,6 +84,7 @@ const CASES: [Case; 4] = [
         emb: 32,
         len: 500,
         batch: 64,
+        vocab: 0,
     },
     Case {
         name: "imdb_bigru",
@@ -85,6 +94,7 @@ const CASES: [Case; 4] = [
         emb: 128,
         len: 200,
         batch: 256,
+        vocab: 0,
     },
     Case {
         name: "agnews_lstm",
@@ -94,6 +104,7 @@ const CASES: [Case; 4] = [
         emb: 25,
         len: 50,
         batch: 512,
+        vocab: 0,
     },
     Case {
         name: "tweets_lstm",
@@ -103,6 +114,17 @@ const CASES: [Case; 4] = [
         emb: 32,
         len: 40,
         batch: 512,
+        vocab: 0,
+    },
+    Case {
+        name: "imdb_lstm_model",
+        cell: Cell::Lstm,
+        bidirectional: false,
+        units: 100,
+        emb: 32,
+        len: 500,
+        batch: 64,
+        vocab: 5000,
     },
 ];
 
@@ -287,31 +309,38 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure> {
-    let dev = Device::Cpu;
-    set_fused_enabled(fused);
-    let model = Model::new(case, &dev)?;
-    // A variable (not optimised): training also computes the input gradient, as the embedding
-    // below a real recurrent layer needs it.
-    let x_var = Var::from_tensor(&randn(&[case.batch, case.len, case.emb], 1.0, &dev)?)?;
-    let x = if train {
-        x_var.as_tensor().clone()
-    } else {
-        x_var.as_tensor().detach()
+/// The spec of a whole-model case: `Embedding(vocab, emb) → [Bidirectional] LSTM|GRU → Dense(1)`.
+fn model_spec(case: &Case) -> Result<ModelSpec> {
+    let cell = match case.cell {
+        Cell::Lstm => "lstm",
+        Cell::Gru => "gru",
     };
-    let labels = Tensor::rand(0f32, 1f32, (case.batch, 1), &dev)?
-        .ge(0.5)?
-        .to_dtype(DType::F32)?;
-    // The reference path is ~10-100x slower: fewer iterations.
-    let (budget, min_iters) = match (quick, fused) {
-        (true, _) => (Duration::from_millis(300), 1),
-        (false, true) => (Duration::from_secs(3), 3),
-        (false, false) => (Duration::from_secs(3), 1),
-    };
-    reset_peak_rss();
-    let (secs, cpu_secs) = if train {
+    let mut rec = format!(r#"{{"type": "{cell}", "units": {}}}"#, case.units);
+    if case.bidirectional {
+        rec = format!(r#"{{"type": "bidirectional", "layer": {rec}}}"#);
+    }
+    let json = format!(
+        r#"{{"name": "{}", "layers": [
+            {{"type": "embedding", "input_dim": {}, "output_dim": {}}}, {rec},
+            {{"type": "dense", "units": 1, "activation": "sigmoid"}}]}}"#,
+        case.name, case.vocab, case.emb
+    );
+    serde_json::from_str(&json).context("bench model spec")
+}
+
+/// Times one training step (forward, binary cross-entropy, backward, AdamW over `vars`) or one
+/// inference forward; `forward(train)` returns the logits.
+fn time_step(
+    vars: Vec<Var>,
+    train: bool,
+    forward: impl Fn(bool) -> Result<Tensor>,
+    labels: &Tensor,
+    fused: bool,
+    (budget, min_iters): (Duration, usize),
+) -> Result<(f64, f64)> {
+    if train {
         let mut opt = AdamW::new(
-            model.vars(),
+            vars,
             ParamsAdamW {
                 lr: 1e-3,
                 ..Default::default()
@@ -319,26 +348,67 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
         )?;
         time_it(
             || {
-                let logits = model.forward(&x, false)?;
-                let loss = candle_nn::loss::binary_cross_entropy_with_logit(&logits, &labels)?;
+                let loss =
+                    candle_nn::loss::binary_cross_entropy_with_logit(&forward(true)?, labels)?;
                 opt.backward_step(&loss)?;
                 Ok(())
             },
             fused,
             budget,
             min_iters,
-        )?
+        )
     } else {
         time_it(
             || {
-                let logits = model.forward(&x, true)?;
-                std::hint::black_box(logits.sum_all()?.to_scalar::<f32>()?);
+                std::hint::black_box(forward(false)?.sum_all()?.to_scalar::<f32>()?);
                 Ok(())
             },
             fused,
             budget,
             min_iters,
-        )?
+        )
+    }
+}
+
+fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure> {
+    let dev = Device::Cpu;
+    set_fused_enabled(fused);
+    let labels = Tensor::rand(0f32, 1f32, (case.batch, 1), &dev)?
+        .ge(0.5)?
+        .to_dtype(DType::F32)?;
+    // The reference path is ~10-100x slower: fewer iterations.
+    let limits = match (quick, fused) {
+        (true, _) => (Duration::from_millis(300), 1),
+        (false, true) => (Duration::from_secs(3), 3),
+        (false, false) => (Duration::from_secs(3), 1),
+    };
+    reset_peak_rss();
+    let (secs, cpu_secs) = if case.vocab > 0 {
+        // The whole model through `TextClassifier`: training runs `Mode::Eval` (the model has
+        // no dropout) under autograd; inference runs inside `recurrent::no_grad`, as
+        // `predict`/`evaluate` do.
+        let (model, varmap) = TextClassifier::init(&model_spec(&case)?, case.len, 1, &dev)?;
+        let ids = (Tensor::rand(1f32, case.vocab as f32, (case.batch, case.len), &dev)?
+            .floor()?
+            .to_dtype(DType::U32))?;
+        let forward = |train: bool| -> Result<Tensor> {
+            let run = || model.forward_t(&ids, &mut Mode::Eval);
+            Ok(if train { run()? } else { no_grad(run)? })
+        };
+        time_step(varmap.all_vars(), train, forward, &labels, fused, limits)?
+    } else {
+        let model = Model::new(case, &dev)?;
+        // A variable (not optimised): training also computes the input gradient, as the
+        // embedding below a real recurrent layer needs it.
+        let x = Var::from_tensor(&randn(&[case.batch, case.len, case.emb], 1.0, &dev)?)?;
+        let forward = |train: bool| -> Result<Tensor> {
+            if train {
+                model.forward(x.as_tensor(), false)
+            } else {
+                model.forward(&x.as_tensor().detach(), true)
+            }
+        };
+        time_step(model.vars(), train, forward, &labels, fused, limits)?
     };
     let flops = case.fwd_flops() * if train { 3.0 } else { 1.0 };
     Ok(Measure {
@@ -430,7 +500,7 @@ fn run_python(
 /// Prints our fused samples/s against another framework's.
 fn print_ratios(name: &str, rows: &[Measure], other: &[(String, String, f64)]) {
     println!(
-        "\n{:<12} {:<6} {:>12} {:>12} {:>11}",
+        "\n{:<15} {:<6} {:>12} {:>12} {:>11}",
         "case",
         "mode",
         "ours/s",
@@ -440,7 +510,7 @@ fn print_ratios(name: &str, rows: &[Measure], other: &[(String, String, f64)]) {
     for m in rows.iter().filter(|m| m.imp == "fused") {
         if let Some((_, _, t)) = other.iter().find(|(c, md, _)| c == m.case && md == m.mode) {
             println!(
-                "{:<12} {:<6} {:>12.1} {:>12.1} {:>10.2}x",
+                "{:<15} {:<6} {:>12.1} {:>12.1} {:>10.2}x",
                 m.case,
                 m.mode,
                 m.samples_per_s,
@@ -482,7 +552,7 @@ pub fn run(opts: BenchOpts) -> Result<()> {
                 }
                 let m = measure(*case, fused, train, opts.quick)?;
                 eprintln!(
-                    "  {:<12} {:<9} {:<5} {:>9.1} samples/s",
+                    "  {:<15} {:<9} {:<5} {:>9.1} samples/s",
                     m.case, m.imp, m.mode, m.samples_per_s
                 );
                 rows.push(m);
@@ -491,7 +561,7 @@ pub fn run(opts: BenchOpts) -> Result<()> {
     }
     set_fused_enabled(true);
     println!(
-        "\n{:<12} {:<6} {:<9} {:>11} {:>10} {:>10} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        "\n{:<15} {:<6} {:<9} {:>11} {:>10} {:>10} {:>8} {:>7} {:>9} {:>9} {:>9}",
         "case",
         "mode",
         "impl",
@@ -516,7 +586,7 @@ pub fn run(opts: BenchOpts) -> Result<()> {
             _ => (String::new(), String::new()),
         };
         println!(
-            "{:<12} {:<6} {:<9} {:>11.1} {:>10.1} {:>10.1} {:>8.1} {:>6.1}% {:>9} {:>9} {:>9}",
+            "{:<15} {:<6} {:<9} {:>11.1} {:>10.1} {:>10.1} {:>8.1} {:>6.1}% {:>9} {:>9} {:>9}",
             m.case,
             m.mode,
             m.imp,
