@@ -221,13 +221,16 @@ fn tmp_path(path: &Path) -> PathBuf {
 }
 
 /// Whether an embedding followed by a recurrent layer runs as one folded step
-/// ([`Recurrent::forward_embedded`]): at inference (inside `recurrent::no_grad`, no dropout to
-/// draw) and when the vocabulary is smaller than the batch's token count, so projecting the
-/// table costs less than projecting the embedded steps.
-fn fold_embedding(e: &Embedding, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<bool> {
-    Ok(crate::recurrent::no_grad_active()
-        && mode.rng().is_none()
-        && e.embeddings().dim(0)? < tokens.elem_count())
+/// ([`Recurrent::forward_embedded`]): when the layer draws no input dropout mask and the
+/// vocabulary is smaller than the batch's token count, so projecting the table (and, training,
+/// its gradient GEMMs) costs less than projecting the embedded steps.
+fn fold_embedding(
+    e: &Embedding,
+    r: &Recurrent,
+    tokens: &Tensor,
+    mode: &mut Mode,
+) -> candle_core::Result<bool> {
+    Ok(!r.has_input_dropout(mode) && e.embeddings().dim(0)? < tokens.elem_count())
 }
 
 impl Classifier for TextClassifier {
@@ -240,9 +243,10 @@ impl Classifier for TextClassifier {
                 Layer::Embedding(e) => {
                     mask = e.compute_mask(tokens)?;
                     match layers.peek() {
-                        Some(Layer::Recurrent(r)) if fold_embedding(e, tokens, mode)? => {
+                        Some(Layer::Recurrent(r)) if fold_embedding(e, r, tokens, mode)? => {
                             layers.next();
-                            let y = r.forward_embedded(tokens, e.embeddings(), mask.as_ref())?;
+                            let y =
+                                r.forward_embedded(tokens, e.embeddings(), mask.as_ref(), mode)?;
                             if !r.return_sequences() {
                                 mask = None;
                             }

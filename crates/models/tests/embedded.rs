@@ -4,6 +4,7 @@
 
 mod common;
 
+use candle_core::Var;
 use candle_core::{DType, Device, Tensor};
 use common::{max_abs_diff, randn, spec, tokens, TestResult};
 use textrnn_models::recurrent::{
@@ -13,13 +14,17 @@ use textrnn_models::{Classifier, Mode, TextClassifier};
 
 const CPU: Device = Device::Cpu;
 
-/// Whole models: `no_grad` inference (folded when the vocabulary is smaller than the batch's
-/// token count) equals the differentiable `Mode::Eval` pass (never folded).
+/// Whole models: a batch of 6 x 9 = 54 tokens over a 30-row vocabulary runs folded; each row
+/// alone (9 tokens) runs the plain path. Outputs agree, inside `no_grad` and under autograd, and
+/// so do the gradients of every variable (the batch loss is the sum of the row losses).
 #[test]
-fn folded_models_match_plain_inference() -> TestResult {
+fn folded_models_match_plain_path() -> TestResult {
     let heads = r#"{"type": "dense", "units": 3, "activation": "softmax"}"#;
     for (layers, pad) in [
-        (r#"{"type": "lstm", "units": 5}"#, None),
+        (
+            r#"{"type": "lstm", "units": 5, "recurrent_dropout": 0.3}"#,
+            None,
+        ),
         (r#"{"type": "gru", "units": 6}"#, Some(7)),
         (
             r#"{"type": "bidirectional", "layer": {"type": "gru", "units": 4}}"#,
@@ -36,14 +41,47 @@ fn folded_models_match_plain_inference() -> TestResult {
                 r#"[{{"type": "embedding", "input_dim": 30, "output_dim": 8, "mask_zero": {mask_zero}}},
                     {layers}, {heads}]"#
             ))?;
-            let (model, _) = TextClassifier::init(&s, 9, 7, &CPU)?;
-            // 6 x 9 = 54 tokens > 30 rows: the folded path runs.
+            let (model, varmap) = TextClassifier::init(&s, 9, 7, &CPU)?;
             let ids = tokens(6, 9, 30, pad)?;
-            let plain = model.forward_t(&ids, &mut Mode::Eval)?;
+            let rows = (0..6)
+                .map(|r| ids.narrow(0, r, 1))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let label = format!("{layers} mask_zero={mask_zero}");
+            // Outputs.
             let folded = no_grad(|| model.forward_t(&ids, &mut Mode::Eval))?;
-            assert_eq!(plain.dims(), folded.dims());
+            let plain = Tensor::cat(
+                &rows
+                    .iter()
+                    .map(|r| model.forward_t(r, &mut Mode::Eval))
+                    .collect::<candle_core::Result<Vec<_>>>()?,
+                0,
+            )?;
             let diff = max_abs_diff(&plain, &folded)?;
-            assert!(diff < 1e-5, "{layers} mask_zero={mask_zero}: {diff}");
+            assert!(diff < 1e-5, "{label}: outputs differ by {diff}");
+            // Gradients of a weighted sum of the logits.
+            let weights = randn(&[6, 3], 11, DType::F32)?;
+            let folded_grads = model
+                .forward_t(&ids, &mut Mode::Eval)?
+                .mul(&weights)?
+                .sum_all()?
+                .backward()?;
+            let mut plain_loss = Tensor::zeros((), DType::F32, &CPU)?;
+            for (r, row) in rows.iter().enumerate() {
+                let w = weights.narrow(0, r, 1)?;
+                let l = model.forward_t(row, &mut Mode::Eval)?.mul(&w)?.sum_all()?;
+                plain_loss = plain_loss.add(&l)?;
+            }
+            let plain_grads = plain_loss.backward()?;
+            for (name, var) in varmap.data().lock().map_err(|e| e.to_string())?.iter() {
+                let (Some(a), Some(b)) = (
+                    folded_grads.get(var.as_tensor()),
+                    plain_grads.get(var.as_tensor()),
+                ) else {
+                    return Err(format!("{label}: no gradient for {name}").into());
+                };
+                let diff = max_abs_diff(a, b)?;
+                assert!(diff < 1e-5, "{label}: d{name} differs by {diff}");
+            }
         }
     }
     Ok(())
@@ -67,7 +105,7 @@ fn embedded_sequences_match_gathered_rows() -> TestResult {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, t, 4 * u))?;
         let want = lstm_sequence(&xproj, &w_hh, &h0, &c0, Some(&mask), None, reverse)?;
-        let got = lstm_embedded(&ids, &table, &w_hh, &h0, &c0, Some(&mask), reverse)?;
+        let got = lstm_embedded(&ids, &table, &w_hh, &h0, &c0, Some(&mask), None, reverse)?;
         assert!(max_abs_diff(&want, &got)? < 1e-12);
         // GRU.
         let table = randn(&[v, 3 * u], 3, DType::F64)?;
@@ -77,23 +115,84 @@ fn embedded_sequences_match_gathered_rows() -> TestResult {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, t, 3 * u))?;
         let want = gru_sequence(&xproj, &w_hh, &b_hh, &h0, Some(&mask), None, reverse)?;
-        let got = gru_embedded(&ids, &table, &w_hh, &b_hh, &h0, Some(&mask), reverse)?;
+        let got = gru_embedded(&ids, &table, &w_hh, &b_hh, &h0, Some(&mask), None, reverse)?;
         assert!(max_abs_diff(&want, &got)? < 1e-12);
     }
     let bad = Tensor::new(&[[1u32, 11]], &CPU)?;
     let table = randn(&[v, 4 * u], 1, DType::F64)?;
     let w_hh = randn(&[u, 4 * u], 2, DType::F64)?;
     let h = randn(&[1, u], 5, DType::F64)?;
-    let err = lstm_embedded(&bad, &table, &w_hh, &h, &h, None, false)
+    let err = lstm_embedded(&bad, &table, &w_hh, &h, &h, None, None, false)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("token id 11"), "{err}");
     let tracked = candle_core::Var::from_tensor(&table)?;
-    let err = lstm_embedded(&bad, tracked.as_tensor(), &w_hh, &h, &h, None, false)
+    let err = lstm_embedded(&bad, tracked.as_tensor(), &w_hh, &h, &h, None, None, false)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("token id 11"), "{err}");
+    Ok(())
+}
+
+/// Training through the fused op on ids: the gradients of the table, the recurrent kernel, the
+/// initial states and (GRU) the recurrent bias equal those of gathering the rows first, with
+/// masks, recurrent dropout, repeated ids and both directions (f64).
+#[test]
+fn embedded_gradients_match_gathered_rows() -> TestResult {
+    let (v, b, t, u) = (9, 4, 6, 3);
+    let ids = tokens(b, t, v as u32, Some(4))?;
+    let mask = ids.ne(0u32)?.to_dtype(DType::F64)?;
+    let rd = (randn(&[b, u], 8, DType::F64)?
+        .ge(0.0)?
+        .to_dtype(DType::F64)?
+        * 2.0)?;
+    let weights = randn(&[b, t, u], 9, DType::F64)?;
+    for (gates, reverse) in [(4, false), (4, true), (3, false), (3, true)] {
+        let var = |dims: &[usize], seed| -> candle_core::Result<Var> {
+            Var::from_tensor(&(randn(dims, seed, DType::F64)? * 0.7)?)
+        };
+        let table = var(&[v, gates * u], 1)?;
+        let w_hh = var(&[u, gates * u], 2)?;
+        let b_hh = var(&[gates * u], 3)?;
+        let h0 = var(&[b, u], 4)?;
+        let c0 = var(&[b, u], 5)?;
+        let run = |gathered: bool| -> candle_core::Result<Vec<Tensor>> {
+            let tab = if gathered {
+                table
+                    .as_tensor()
+                    .index_select(&ids.flatten_all()?, 0)?
+                    .reshape((b, t, gates * u))?
+            } else {
+                table.as_tensor().clone()
+            };
+            let (m, r) = (Some(&mask), Some(&rd));
+            let out = match (gates, gathered) {
+                (4, true) => lstm_sequence(&tab, &w_hh, &h0, &c0, m, r, reverse)?,
+                (4, false) => lstm_embedded(&ids, &tab, &w_hh, &h0, &c0, m, r, reverse)?,
+                (_, true) => gru_sequence(&tab, &w_hh, &b_hh, &h0, m, r, reverse)?,
+                (_, false) => gru_embedded(&ids, &tab, &w_hh, &b_hh, &h0, m, r, reverse)?,
+            };
+            let grads = out.mul(&weights)?.sum_all()?.backward()?;
+            let mut vars = vec![&table, &w_hh, &h0];
+            vars.push(if gates == 4 { &c0 } else { &b_hh });
+            vars.iter()
+                .map(|x| {
+                    grads
+                        .get(x.as_tensor())
+                        .cloned()
+                        .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))
+                })
+                .collect()
+        };
+        for (k, (a, b)) in run(false)?.iter().zip(run(true)?.iter()).enumerate() {
+            let diff = max_abs_diff(a, b)?;
+            assert!(
+                diff < 1e-10,
+                "gates {gates} reverse {reverse}: gradient {k} differs by {diff}"
+            );
+        }
+    }
     Ok(())
 }

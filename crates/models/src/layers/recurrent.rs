@@ -14,9 +14,9 @@
 //! Inside `crate::recurrent::no_grad` the layer runs on detached input and weights, so the fused
 //! ops keep nothing for backward (inference). `Mode::Eval` alone stays differentiable.
 //!
-//! Directly above an embedding, inference can skip step 2 for the batch:
-//! [`Recurrent::forward_embedded`] projects the embedding table once (`(V, F)·(F, G·u)`) and the
-//! recurrence reads row `ids[b, t]` of it (`crate::recurrent::{lstm_embedded, gru_embedded}`).
+//! Directly above an embedding (and without input dropout), [`Recurrent::forward_embedded`]
+//! replaces step 2: it projects the embedding table once (`(V, F)·(F, G·u)`) and the recurrence
+//! reads row `ids[b, t]` of it (`crate::recurrent::{lstm_embedded, gru_embedded}`).
 //!
 //! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
 //! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
@@ -182,22 +182,7 @@ impl Recurrent {
         let no_grad = crate::recurrent::no_grad_active();
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
-            let (in_mask, rec_mask) = match mode.rng() {
-                Some(rng) => {
-                    let m_in = if self.dropout > 0.0 {
-                        Some(keep_mask(rng, &[b, 1, f], self.dropout, dtype, dev)?)
-                    } else {
-                        None
-                    };
-                    let m_rec = if self.recurrent_dropout > 0.0 {
-                        Some(keep_mask(rng, &[b, u], self.recurrent_dropout, dtype, dev)?)
-                    } else {
-                        None
-                    };
-                    (m_in, m_rec)
-                }
-                None => (None, None),
-            };
+            let (in_mask, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
             let xin = match &in_mask {
                 Some(m) => x.broadcast_mul(m)?,
                 None => x.clone(),
@@ -241,36 +226,54 @@ impl Recurrent {
         self.concat(outs)
     }
 
-    /// Inference on token ids `(B, T)` under an embedding table `embeddings` `(V, F)`: the same
-    /// result as `forward_t(&embeddings[ids], mask, &mut Mode::Eval)` (no dropout), but each
-    /// direction projects the `V` table rows once (`embeddings · kernel + b_in`, `(V, G·u)`)
-    /// instead of the `B·T` embedded steps, and its recurrence reads the projected rows by id.
-    /// Cheaper when `V < B·T`; differentiable like `forward_t` (gradients flow to
-    /// `embeddings` through the table). An id `≥ V` is an error.
+    /// Whether `forward_t` in `mode` applies an input dropout mask (`dropout > 0` while
+    /// training), which rules out [`Recurrent::forward_embedded`].
+    pub fn has_input_dropout(&self, mode: &mut Mode) -> bool {
+        self.dropout > 0.0 && mode.rng().is_some()
+    }
+
+    /// The layer on token ids `(B, T)` under an embedding table `embeddings` `(V, F)`: the same
+    /// result as `forward_t(&embeddings[ids], mask, mode)`, but each direction projects the `V`
+    /// table rows once (`embeddings · kernel + b_in`, `(V, G·u)`) instead of the `B·T` embedded
+    /// steps, and its recurrence reads the projected rows by id; when training, the projection's
+    /// gradients are `(V, ·)` GEMMs too (the op scatters its input gradient onto the table rows).
+    /// Cheaper when `V < B·T`. Recurrent-dropout masks are drawn as `forward_t` draws them, so a
+    /// seed gives the same masks either way; an input dropout mask cannot be folded (error: check
+    /// [`Recurrent::has_input_dropout`] first). An id `≥ V` is an error.
     pub fn forward_embedded(
         &self,
         ids: &Tensor,
         embeddings: &Tensor,
         mask: Option<&Tensor>,
+        mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
         if t == 0 {
             candle_core::bail!("recurrent layer: empty sequence");
         }
+        if self.has_input_dropout(mode) {
+            candle_core::bail!("recurrent layer: input dropout cannot run on the embedding table");
+        }
         let u = self.units;
         let (dtype, dev) = (embeddings.dtype(), embeddings.device());
+        let f = embeddings.dim(1)?;
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let no_grad = crate::recurrent::no_grad_active();
         let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+        let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
+        let emb1 = Tensor::cat(&[&p(embeddings), &ones], 1)?;
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
+            let (_, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
             let (b_in, b_hh) = match self.cell {
                 Cell::Lstm => (p(&dir.bias), None),
                 Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
             };
-            let table = p(embeddings)
-                .matmul(&p(&dir.kernel))?
-                .broadcast_add(&b_in)?;
+            // `[embeddings, 1] · [kernel; b_in]`: one GEMM whose backward also gives the bias
+            // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
+            // strided sum, which costs more than the GEMM).
+            let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
+            let table = emb1.matmul(&kb)?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let w_hh = p(&dir.recurrent_kernel);
             let out = match b_hh {
@@ -281,6 +284,7 @@ impl Recurrent {
                     &h0,
                     &h0,
                     mask.as_ref(),
+                    rec_mask.as_ref(),
                     dir.reverse,
                 )?,
                 Some(b_hh) => crate::recurrent::gru_embedded(
@@ -290,12 +294,44 @@ impl Recurrent {
                     &b_hh,
                     &h0,
                     mask.as_ref(),
+                    rec_mask.as_ref(),
                     dir.reverse,
                 )?,
             };
             outs.push(self.final_states(out, dir.reverse)?);
         }
         self.concat(outs)
+    }
+
+    /// The direction's dropout masks when training: input `(B, 1, F)` if `dropout > 0`, then
+    /// recurrent `(B, u)` if `recurrent_dropout > 0` (drawn in that order).
+    fn dropout_masks(
+        &self,
+        mode: &mut Mode,
+        (b, f): (usize, usize),
+        dtype: candle_core::DType,
+        dev: &candle_core::Device,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let Some(rng) = mode.rng() else {
+            return Ok((None, None));
+        };
+        let m_in = if self.dropout > 0.0 {
+            Some(keep_mask(rng, &[b, 1, f], self.dropout, dtype, dev)?)
+        } else {
+            None
+        };
+        let m_rec = if self.recurrent_dropout > 0.0 {
+            Some(keep_mask(
+                rng,
+                &[b, self.units],
+                self.recurrent_dropout,
+                dtype,
+                dev,
+            )?)
+        } else {
+            None
+        };
+        Ok((m_in, m_rec))
     }
 
     /// One direction's `(B, T, u)` output, or its final state `(B, u)` when the layer does not

@@ -101,7 +101,7 @@ pub(crate) struct GruOp {
     /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,3u); b_in (1,3u);
     /// w_hh (u,3u); b_hh (1,3u)]`; the op projects `x` itself and returns `dx`, `d[kernel; b_in]`.
     proj: Option<usize>,
-    /// `Some(ids)` (inference only, `B·T` token ids): `arg1` is a `(V,3u)` table of projected
+    /// `Some(ids)` (`B·T` token ids): `arg1` is a `(V,3u)` table of projected
     /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
     ids: Option<Vec<u32>>,
     train: bool,
@@ -143,8 +143,8 @@ pub(crate) fn gru_fused_projected(
     apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
 }
 
-/// Fused GRU inference on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
-/// `embeddings · kernel + b_in`. Nothing is kept for backward.
+/// Fused GRU on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
+/// `embeddings · kernel + b_in`; backward scatters `d xproj` onto the table rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gru_fused_embedded(
     table: &Tensor,
@@ -154,25 +154,32 @@ pub(crate) fn gru_fused_embedded(
     b_hh: &Tensor,
     h0: &Tensor,
     mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
-    let aux = build_aux(table, &[h0], mask, None)?;
+    let aux = build_aux(table, &[h0], mask, rd)?;
     let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
+    let table = table.contiguous()?;
+    let train = table.track_op() || wb.track_op() || aux.track_op();
     let op = GruOp {
         dims: Dims {
             b,
             t,
             u: h0.dim(1)?,
             has_mask: mask.is_some(),
-            has_rd: false,
+            has_rd: rd.is_some(),
             reverse,
         },
         proj: None,
         ids: Some(ids),
-        train: false,
+        train,
         saved: Mutex::new(None),
     };
-    table.contiguous()?.apply_op3_no_bwd(&wb, &aux, &op)
+    if train {
+        table.apply_op3(&wb, &aux, op)
+    } else {
+        table.apply_op3_no_bwd(&wb, &aux, &op)
+    }
 }
 
 fn apply(
@@ -471,7 +478,8 @@ impl GruOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let d = self.dims;
-        fused_op_grads::<T>(self.proj, (d.b, d.t, 3 * d.u), x, w, aux, |w_rec| {
+        let ids = self.ids.as_deref();
+        fused_op_grads::<T>(self.proj, ids, (d.b, d.t, 3 * d.u), x, w, aux, |w_rec| {
             self.bwd_core::<T>(w_rec, aux, res, grad)
         })
     }

@@ -463,10 +463,13 @@ pub(crate) fn build_aux(
 /// preceded by `[kernel; bias]` `(f + 1, g)` when the op owns the input projection
 /// (`proj = Some(f)`); `core` receives the recurrent part and returns
 /// `(d xproj (B,T,g), d recurrent weights, d aux)`. Returns `(d x or d xproj, d w, d aux)`;
-/// `d x` is `None` when the op owns the projection and `x` needs no gradient.
+/// `d x` is `None` when the op owns the projection and `x` needs no gradient. With `ids` the
+/// op's `x` is a `(V, g)` table read by token id, and its gradient is `d xproj` scattered back
+/// onto the table rows ([`scatter_rows`]).
 #[allow(clippy::type_complexity)]
 pub(crate) fn fused_op_grads<T: Real>(
     proj: Option<usize>,
+    ids: Option<&[u32]>,
     (b, t, g): (usize, usize, usize),
     x: &Tensor,
     w: &Tensor,
@@ -478,6 +481,18 @@ pub(crate) fn fused_op_grads<T: Real>(
     let off = proj.map_or(0, |f| (f + 1) * g);
     let (dxp, dw_rec, daux) = core(&wv[off..])?;
     let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
+    if let Some(ids) = ids {
+        let vocab = x.dim(0)?;
+        return Ok((
+            Some(Tensor::from_vec(
+                scatter_rows(&dxp, ids, vocab, g),
+                (vocab, g),
+                dev,
+            )?),
+            Tensor::from_vec(dw_rec, w.dims(), dev)?,
+            daux,
+        ));
+    }
     let Some(f) = proj else {
         return Ok((
             Some(Tensor::from_vec(dxp, (b, t, g), dev)?),
@@ -493,6 +508,48 @@ pub(crate) fn fused_op_grads<T: Real>(
         .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
         .transpose()?;
     Ok((dx, Tensor::from_vec(dw, w.dims(), dev)?, daux))
+}
+
+/// The gradient of a row gather: `out (vocab, g)` with `out[ids[r]] += rows[r]` for every row
+/// `r` of `rows (ids.len(), g)`. The vocabulary is cut into one id range per thread holding about
+/// the same number of tokens (ids are frequency-ranked, so equal ranges would not balance); each
+/// thread scans all ids and adds its own rows, in row order (deterministic).
+pub(crate) fn scatter_rows<T: Real>(rows: &[T], ids: &[u32], vocab: usize, g: usize) -> Vec<T> {
+    let mut out = vec![T::ZERO; vocab * g];
+    let threads = rayon::current_num_threads().max(1).min(vocab.max(1));
+    let mut counts = vec![0usize; vocab];
+    for &id in ids {
+        counts[id as usize] += 1;
+    }
+    // Range boundaries at every `ids.len() / threads` tokens.
+    let mut bounds = vec![0usize];
+    let (mut seen, share) = (0usize, ids.len().div_ceil(threads).max(1));
+    for (v, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= share * bounds.len() && bounds.len() < threads && v + 1 < vocab {
+            bounds.push(v + 1);
+        }
+    }
+    bounds.push(vocab);
+    let mut parts = Vec::with_capacity(bounds.len() - 1);
+    let mut rest = &mut out[..];
+    for w in bounds.windows(2) {
+        let (part, tail) = rest.split_at_mut((w[1] - w[0]) * g);
+        parts.push((w[0], w[1], part));
+        rest = tail;
+    }
+    run_chunks(parts, |(lo, hi, part)| {
+        for (r, &id) in ids.iter().enumerate() {
+            let v = id as usize;
+            if (lo..hi).contains(&v) {
+                add_into(
+                    &mut part[(v - lo) * g..(v - lo + 1) * g],
+                    &rows[r * g..(r + 1) * g],
+                );
+            }
+        }
+    });
+    out
 }
 
 /// Backward of the input projection folded into the ops (`xproj (rows, g) = x (rows, f) · kernel

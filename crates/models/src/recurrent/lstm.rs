@@ -99,7 +99,7 @@ pub(crate) struct LstmOp {
     /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,4u); bias (1,4u);
     /// w_hh (u,4u)]`; the op projects `x` itself (one GEMM) and returns `dx`, `d[kernel; bias]`.
     proj: Option<usize>,
-    /// `Some(ids)` (inference only, `B·T` token ids): `arg1` is a `(V,4u)` table of projected
+    /// `Some(ids)` (`B·T` token ids): `arg1` is a `(V,4u)` table of projected
     /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
     ids: Option<Vec<u32>>,
     train: bool,
@@ -140,9 +140,11 @@ pub(crate) fn lstm_fused_projected(
     apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
 }
 
-/// Fused LSTM inference on token ids (shapes checked by the caller): `table (V,4u)` holds
+/// Fused LSTM on token ids (shapes and ids checked by the caller): `table (V,4u)` holds
 /// `embeddings · kernel + bias` for every vocabulary row, so each step reads its input term from
-/// the table and the per-step GEMM is the recurrent one alone. Nothing is kept for backward.
+/// the table and the per-step GEMM is the recurrent one alone. Backward scatters `d xproj` onto
+/// the table rows (the rest of the graph turns that into the embedding, kernel and bias
+/// gradients with `(V, ·)` GEMMs instead of `(B·T, ·)` ones).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_fused_embedded(
     table: &Tensor,
@@ -152,26 +154,31 @@ pub(crate) fn lstm_fused_embedded(
     h0: &Tensor,
     c0: &Tensor,
     mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
-    let aux = build_aux(table, &[h0, c0], mask, None)?;
+    let aux = build_aux(table, &[h0, c0], mask, rd)?;
+    let (table, w_hh) = (table.contiguous()?, w_hh.contiguous()?);
+    let train = table.track_op() || w_hh.track_op() || aux.track_op();
     let op = LstmOp {
         dims: Dims {
             b,
             t,
             u: h0.dim(1)?,
             has_mask: mask.is_some(),
-            has_rd: false,
+            has_rd: rd.is_some(),
             reverse,
         },
         proj: None,
         ids: Some(ids),
-        train: false,
+        train,
         saved: Mutex::new(None),
     };
-    table
-        .contiguous()?
-        .apply_op3_no_bwd(&w_hh.contiguous()?, &aux, &op)
+    if train {
+        table.apply_op3(&w_hh, &aux, op)
+    } else {
+        table.apply_op3_no_bwd(&w_hh, &aux, &op)
+    }
 }
 
 fn apply(
@@ -492,7 +499,8 @@ impl LstmOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let d = self.dims;
-        fused_op_grads::<T>(self.proj, (d.b, d.t, 4 * d.u), x, w, aux, |w_rec| {
+        let ids = self.ids.as_deref();
+        fused_op_grads::<T>(self.proj, ids, (d.b, d.t, 4 * d.u), x, w, aux, |w_rec| {
             self.bwd_core::<T>(w_rec, aux, res, grad)
         })
     }

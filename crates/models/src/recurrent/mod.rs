@@ -259,11 +259,12 @@ pub fn gru_projected(
 
 /// [`lstm_sequence`] on token ids under an embedding: `table` `(V,4u)` holds
 /// `embeddings · kernel + bias` for every vocabulary row, and step `t` of row `b` takes row
-/// `ids[b, t]` (`ids` `(B,T)` u32) as its projected input. For inference this replaces the
-/// `(B·T, E)·(E, 4u)` projection by a `(V, E)·(E, 4u)` one (cheaper whenever `V < B·T`) and the
-/// fused op's per-step GEMM is the recurrent one alone. When any input needs a gradient, or off
-/// the fused path, the rows are gathered (`index_select`) and [`lstm_sequence`] runs on them,
-/// so the result and its gradients are the same. An id `≥ V` is an error.
+/// `ids[b, t]` (`ids` `(B,T)` u32) as its projected input. This replaces the `(B·T, E)·(E, 4u)`
+/// projection (and, when training, its two gradient GEMMs) by `(V, E)·(E, 4u)` ones, cheaper
+/// whenever `V < B·T`, and the fused op's per-step GEMM is the recurrent one alone; its backward
+/// scatters the projected-input gradient onto the table rows. Off the fused path the rows are
+/// gathered (`index_select`) and [`lstm_sequence`] runs on them: same result, same gradients.
+/// An id `≥ V` is an error; `rec_dropout` as in [`lstm_sequence`].
 ///
 /// ```
 /// use candle_core::{DType, Device, Tensor};
@@ -276,7 +277,8 @@ pub fn gru_projected(
 /// let ids = Tensor::new(&[[1u32, 4, 9], [0, 0, 7]], &dev)?;
 /// let w_hh = Tensor::zeros((u, 4 * u), DType::F32, &dev)?;
 /// let h0 = Tensor::zeros((2, u), DType::F32, &dev)?;
-/// let out = textrnn_models::recurrent::lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, false)?;
+/// let out =
+///     textrnn_models::recurrent::lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, None, false)?;
 /// assert_eq!(out.dims(), &[2, 3, u]);
 /// # Ok::<(), candle_core::Error>(())
 /// ```
@@ -288,18 +290,18 @@ pub fn lstm_embedded(
     h0: &Tensor,
     c0: &Tensor,
     mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
     let what = "lstm_embedded";
     let (stand_in, bt) = check_embedded(what, 4, ids, table, h0)?;
-    check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, None)?;
-    let tracked = [table, w_hh, h0, c0].iter().any(|x| x.track_op());
-    if use_fused(table) && !tracked {
-        let ids_v = ids.flatten_all()?.to_vec1::<u32>()?;
-        lstm::lstm_fused_embedded(table, ids_v, bt, w_hh, h0, c0, mask, reverse)
+    check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
+    if use_fused(table) {
+        let ids_v = checked_ids(what, ids, table)?;
+        lstm::lstm_fused_embedded(table, ids_v, bt, w_hh, h0, c0, mask, rec_dropout, reverse)
     } else {
         let xproj = gather_rows(what, ids, table)?;
-        lstm_sequence(&xproj, w_hh, h0, c0, mask, None, reverse)
+        lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
     }
 }
 
@@ -313,19 +315,19 @@ pub fn gru_embedded(
     b_hh: &Tensor,
     h0: &Tensor,
     mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
     let what = "gru_embedded";
     let (stand_in, bt) = check_embedded(what, 3, ids, table, h0)?;
-    check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, None)?;
+    check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
     check_b_hh(what, b_hh, h0, table)?;
-    let tracked = [table, w_hh, b_hh, h0].iter().any(|x| x.track_op());
-    if use_fused(table) && !tracked {
-        let ids_v = ids.flatten_all()?.to_vec1::<u32>()?;
-        gru::gru_fused_embedded(table, ids_v, bt, w_hh, b_hh, h0, mask, reverse)
+    if use_fused(table) {
+        let ids_v = checked_ids(what, ids, table)?;
+        gru::gru_fused_embedded(table, ids_v, bt, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     } else {
         let xproj = gather_rows(what, ids, table)?;
-        gru_sequence(&xproj, w_hh, b_hh, h0, mask, None, reverse)
+        gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
     }
 }
 
@@ -356,12 +358,20 @@ fn check_embedded(
     Ok((stand_in, (b, t)))
 }
 
+/// The ids, flattened, each checked to index a table row.
+fn checked_ids(what: &str, ids: &Tensor, table: &Tensor) -> Result<Vec<u32>> {
+    let flat = ids.flatten_all()?.to_vec1::<u32>()?;
+    kernels::check_ids(what, &flat, table.dim(0)?)?;
+    Ok(flat)
+}
+
 /// `table[ids]` as `(B,T,G·u)` (graph op: gradients flow to the table), ids checked first.
 fn gather_rows(what: &str, ids: &Tensor, table: &Tensor) -> Result<Tensor> {
     let (b, t) = ids.dims2()?;
-    let flat = ids.flatten_all()?;
-    kernels::check_ids(what, &flat.to_vec1::<u32>()?, table.dim(0)?)?;
-    table.index_select(&flat, 0)?.reshape((b, t, table.dim(1)?))
+    checked_ids(what, ids, table)?;
+    table
+        .index_select(&ids.flatten_all()?, 0)?
+        .reshape((b, t, table.dim(1)?))
 }
 
 /// The GRU recurrent bias must be `(3u)` with `u` from `h0`, in the dtype of `like`.
