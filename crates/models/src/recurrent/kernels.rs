@@ -2,10 +2,9 @@
 //! strided GEMM wrapper around the `gemm` crate, slice access to candle storages and the batch
 //! split across rayon threads.
 //!
-//! - `exp` (f32) is a Cephes-style degree-6 polynomial on `x - n ln 2` scaled by `2^n`
-//!   (relative error about 2e-7 on the clamped range `[-87, 88]`); `sigmoid(x) = 1 / (1 + e^-x)`,
-//!   `tanh(x) = (1 - e^-2x) / (1 + e^-2x)` on `|x| ≤ 9` (absolute error about 1e-7). Branch-free so
-//!   the cell loops vectorise; f64 uses the exact `std` functions (gradient checks).
+//! - `tanh` (f32) is a degree-4/4 rational function of `x²` (times `x`) on `|x| ≤ 8` (absolute
+//!   error about 4e-7), `sigmoid(x) = (1 + tanh(x/2)) / 2` (about 2e-7). Branch-free so the cell
+//!   loops vectorise; f64 uses the exact `std` functions (gradient checks).
 //! - [`matmul`]: `C (m, n) = [C +] A (m, k) · B (k, n)` where every matrix is a slice plus row and
 //!   column strides, bounds-checked before the `gemm` call.
 //! - [`simd_kernel!`] compiles a kernel twice, plain and with `avx2,fma` enabled, and picks the
@@ -58,34 +57,28 @@ fn mad<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// `e^x` for f32, vectorisable (no branches, no libm call).
+/// `tanh` for f32: `x·P(x²)/Q(x²)` on `x` clamped to `[-8, 8]`, `P` and `Q` of degree 4 (a
+/// rational fit made for this crate: weighted least squares on the linearised residual
+/// `x·P − tanh(x)·Q`, reweighted towards the worst points until the maximum error levels out).
+/// Maximum absolute error about 4e-7 in f32 arithmetic (the fit itself: 6e-9; `tanh(8)` is
+/// `1 − 2.3e-7`); `|tanh| ≤ 1` exactly. 13 operations, one of them a division, and no branch,
+/// so the cell loops vectorise; about 40% cheaper per cell than `(1 − e^-2x)/(1 + e^-2x)` with
+/// a polynomial `exp`.
 #[inline(always)]
-#[allow(dead_code)]
-pub(crate) fn exp_f32(x: f32) -> f32 {
-    exp_f32_k::<false>(x)
-}
-
-/// [`exp_f32`], with fused multiply-adds when `FMA`.
-#[inline(always)]
-pub(crate) fn exp_f32_k<const FMA: bool>(x: f32) -> f32 {
-    // Round-to-nearest `n = x·log2(e)` with the 1.5·2^23 trick: after the add, the low mantissa
-    // bits hold `n` as an integer (a plain `as i32` would not vectorise: it saturates).
-    const MAGIC: f32 = 12_582_912.0;
-    let x = clamp_f32(x, -87.0, 88.0);
-    let shifted = mad::<FMA>(x, std::f32::consts::LOG2_E, MAGIC);
-    let n = shifted - MAGIC;
-    let r = mad::<FMA>(n, 2.121_944_4e-4, mad::<FMA>(n, -0.693_359_4, x));
-    let mut p = 1.987_569_1e-4_f32;
-    p = mad::<FMA>(p, r, 1.398_199_9e-3);
-    p = mad::<FMA>(p, r, 8.333_452e-3);
-    p = mad::<FMA>(p, r, 4.166_579_6e-2);
-    p = mad::<FMA>(p, r, 0.166_666_65);
-    p = mad::<FMA>(p, r, 0.5);
-    let y = mad::<FMA>(p, r * r, r + 1.0);
-    // 2^n: `n + 127` in the exponent field (n is in [-126, 127] after the clamp).
-    let n_int = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
-    let scale = f32::from_bits(n_int.wrapping_add(127) << 23);
-    y * scale
+fn tanh_f32<const FMA: bool>(x: f32) -> f32 {
+    let x = clamp_f32(x, -8.0, 8.0);
+    let z = x * x;
+    let mut p = 1.506_192_9e-8_f32;
+    p = mad::<FMA>(p, z, 2.177_331_8e-5);
+    p = mad::<FMA>(p, z, 3.564_16e-3);
+    p = mad::<FMA>(p, z, 0.134_381_95);
+    p = mad::<FMA>(p, z, 0.999_999_94);
+    let mut q = 8.453_705_5e-7_f32;
+    q = mad::<FMA>(q, z, 3.399_186e-4);
+    q = mad::<FMA>(q, z, 2.613_603e-2);
+    q = mad::<FMA>(q, z, 0.467_715_15);
+    q = mad::<FMA>(q, z, 1.0);
+    x * p / q
 }
 
 impl Real for f32 {
@@ -93,12 +86,12 @@ impl Real for f32 {
     const ONE: Self = 1.0;
     #[inline(always)]
     fn sigmoid_k<const FMA: bool>(self) -> Self {
-        1.0 / (1.0 + exp_f32_k::<FMA>(-self))
+        // σ(x) = (1 + tanh(x/2)) / 2: absolute error about half of `tanh_f32`'s.
+        mad::<FMA>(0.5, tanh_f32::<FMA>(0.5 * self), 0.5)
     }
     #[inline(always)]
     fn tanh_k<const FMA: bool>(self) -> Self {
-        let e = exp_f32_k::<FMA>(-2.0 * clamp_f32(self, -9.0, 9.0));
-        (1.0 - e) / (1.0 + e)
+        tanh_f32::<FMA>(self)
     }
 }
 
