@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad};
+use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
 use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
 
 /// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
@@ -203,7 +203,7 @@ impl Model {
     /// Logits `(B,1)`; `detach` runs on detached weights (inference).
     fn forward(&self, x: &Tensor, detach: bool) -> Result<Tensor> {
         let c = self.case;
-        let (b, t, u) = (c.batch, c.len, c.units);
+        let (b, u) = (c.batch, c.units);
         let p = |v: &Var| {
             if detach {
                 v.as_tensor().detach()
@@ -218,10 +218,13 @@ impl Model {
             // The layer's path: projection `x · kernel + bias` inside the fused op (reference:
             // `[x, 1] · [kernel; bias]` then the step-wise recurrence).
             let (kernel, bias, w_hh) = (p(&d.kernel), p(&d.bias), p(&d.w_hh));
-            let out = match c.cell {
-                Cell::Lstm => {
-                    lstm_projected(x, &kernel, &bias, &w_hh, &h0, &h0, None, None, reverse)?
-                }
+            // The final state only, as a layer without `return_sequences` asks for it (at
+            // inference the op then writes nothing else).
+            let last = Outputs::Final;
+            finals.push(match c.cell {
+                Cell::Lstm => lstm_projected(
+                    x, &kernel, &bias, &w_hh, &h0, &h0, None, None, reverse, last,
+                )?,
                 Cell::Gru => gru_projected(
                     x,
                     &kernel,
@@ -232,10 +235,9 @@ impl Model {
                     None,
                     None,
                     reverse,
+                    last,
                 )?,
-            };
-            let last = if reverse { 0 } else { t - 1 };
-            finals.push(out.narrow(1, last, 1)?.squeeze(1)?);
+            });
         }
         let feat = Tensor::cat(&finals, D::Minus1)?;
         Ok(feat

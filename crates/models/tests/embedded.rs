@@ -8,11 +8,13 @@ use candle_core::Var;
 use candle_core::{DType, Device, Tensor};
 use common::{max_abs_diff, randn, spec, tokens, TestResult};
 use textrnn_models::recurrent::{
-    gru_embedded, gru_sequence, lstm_embedded, lstm_sequence, no_grad,
+    gru_embedded, gru_projected, gru_sequence, lstm_embedded, lstm_projected, lstm_sequence,
+    no_grad, Outputs,
 };
 use textrnn_models::{Classifier, Mode, TextClassifier};
 
 const CPU: Device = Device::Cpu;
+const SEQ: Outputs = Outputs::Sequence;
 
 /// Whole models: a batch of 6 x 9 = 54 tokens over a 30-row vocabulary runs folded; each row
 /// alone (9 tokens) runs the plain path. Outputs agree, inside `no_grad` and under autograd, and
@@ -105,7 +107,17 @@ fn embedded_sequences_match_gathered_rows() -> TestResult {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, t, 4 * u))?;
         let want = lstm_sequence(&xproj, &w_hh, &h0, &c0, Some(&mask), None, reverse)?;
-        let got = lstm_embedded(&ids, &table, &w_hh, &h0, &c0, Some(&mask), None, reverse)?;
+        let got = lstm_embedded(
+            &ids,
+            &table,
+            &w_hh,
+            &h0,
+            &c0,
+            Some(&mask),
+            None,
+            reverse,
+            SEQ,
+        )?;
         assert!(max_abs_diff(&want, &got)? < 1e-12);
         // GRU.
         let table = randn(&[v, 3 * u], 3, DType::F64)?;
@@ -115,23 +127,43 @@ fn embedded_sequences_match_gathered_rows() -> TestResult {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, t, 3 * u))?;
         let want = gru_sequence(&xproj, &w_hh, &b_hh, &h0, Some(&mask), None, reverse)?;
-        let got = gru_embedded(&ids, &table, &w_hh, &b_hh, &h0, Some(&mask), None, reverse)?;
+        let got = gru_embedded(
+            &ids,
+            &table,
+            &w_hh,
+            &b_hh,
+            &h0,
+            Some(&mask),
+            None,
+            reverse,
+            SEQ,
+        )?;
         assert!(max_abs_diff(&want, &got)? < 1e-12);
     }
     let bad = Tensor::new(&[[1u32, 11]], &CPU)?;
     let table = randn(&[v, 4 * u], 1, DType::F64)?;
     let w_hh = randn(&[u, 4 * u], 2, DType::F64)?;
     let h = randn(&[1, u], 5, DType::F64)?;
-    let err = lstm_embedded(&bad, &table, &w_hh, &h, &h, None, None, false)
+    let err = lstm_embedded(&bad, &table, &w_hh, &h, &h, None, None, false, SEQ)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("token id 11"), "{err}");
     let tracked = candle_core::Var::from_tensor(&table)?;
-    let err = lstm_embedded(&bad, tracked.as_tensor(), &w_hh, &h, &h, None, None, false)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = lstm_embedded(
+        &bad,
+        tracked.as_tensor(),
+        &w_hh,
+        &h,
+        &h,
+        None,
+        None,
+        false,
+        SEQ,
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(err.contains("token id 11"), "{err}");
     Ok(())
 }
@@ -170,9 +202,9 @@ fn embedded_gradients_match_gathered_rows() -> TestResult {
             let (m, r) = (Some(&mask), Some(&rd));
             let out = match (gates, gathered) {
                 (4, true) => lstm_sequence(&tab, &w_hh, &h0, &c0, m, r, reverse)?,
-                (4, false) => lstm_embedded(&ids, &tab, &w_hh, &h0, &c0, m, r, reverse)?,
+                (4, false) => lstm_embedded(&ids, &tab, &w_hh, &h0, &c0, m, r, reverse, SEQ)?,
                 (_, true) => gru_sequence(&tab, &w_hh, &b_hh, &h0, m, r, reverse)?,
-                (_, false) => gru_embedded(&ids, &tab, &w_hh, &b_hh, &h0, m, r, reverse)?,
+                (_, false) => gru_embedded(&ids, &tab, &w_hh, &b_hh, &h0, m, r, reverse, SEQ)?,
             };
             let grads = out.mul(&weights)?.sum_all()?.backward()?;
             let mut vars = vec![&table, &w_hh, &h0];
@@ -192,6 +224,58 @@ fn embedded_gradients_match_gathered_rows() -> TestResult {
                 diff < 1e-10,
                 "gates {gates} reverse {reverse}: gradient {k} differs by {diff}"
             );
+        }
+    }
+    Ok(())
+}
+
+/// `Outputs::Final` is the last visited step of `Outputs::Sequence` (step 0 when reversed), for
+/// all four entry points, inside `no_grad` (where the fused ops keep only the final state) and
+/// under autograd, with padding rows.
+#[test]
+fn final_outputs_are_the_last_visited_step() -> TestResult {
+    let (v, b, t, f, u) = (8, 3, 6, 4, 5);
+    let ids = tokens(b, t, v as u32, Some(2))?;
+    let mask = ids.ne(0u32)?.to_dtype(DType::F32)?;
+    let x = randn(&[b, t, f], 1, DType::F32)?;
+    let h0 = randn(&[b, u], 2, DType::F32)?;
+    for reverse in [false, true] {
+        for gates in [4usize, 3] {
+            let g = gates * u;
+            let kernel = randn(&[f, g], 3, DType::F32)?;
+            let bias = randn(&[g], 4, DType::F32)?;
+            let w_hh = randn(&[u, g], 5, DType::F32)?;
+            let table = randn(&[v, g], 6, DType::F32)?;
+            let m = Some(&mask);
+            let run = |outputs: Outputs| -> candle_core::Result<[Tensor; 2]> {
+                Ok(if gates == 4 {
+                    [
+                        lstm_projected(
+                            &x, &kernel, &bias, &w_hh, &h0, &h0, m, None, reverse, outputs,
+                        )?,
+                        lstm_embedded(&ids, &table, &w_hh, &h0, &h0, m, None, reverse, outputs)?,
+                    ]
+                } else {
+                    [
+                        gru_projected(
+                            &x, &kernel, &bias, &w_hh, &bias, &h0, m, None, reverse, outputs,
+                        )?,
+                        gru_embedded(&ids, &table, &w_hh, &bias, &h0, m, None, reverse, outputs)?,
+                    ]
+                })
+            };
+            let last = if reverse { 0 } else { t - 1 };
+            let all = run(SEQ)?;
+            for finals in [no_grad(|| run(Outputs::Final))?, run(Outputs::Final)?] {
+                for (a, z) in all.iter().zip(finals.iter()) {
+                    assert_eq!(z.dims(), &[b, u]);
+                    let want = a.narrow(1, last, 1)?.squeeze(1)?;
+                    assert!(
+                        max_abs_diff(&want, z)? < 1e-6,
+                        "gates {gates} reverse {reverse}"
+                    );
+                }
+            }
         }
     }
     Ok(())

@@ -46,6 +46,7 @@ use candle_nn::VarBuilder;
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::dropout::keep_mask;
+use crate::recurrent::Outputs;
 use crate::spec::RecurrentSpec;
 use crate::Mode;
 
@@ -180,6 +181,7 @@ impl Recurrent {
         let (dtype, dev) = (x.dtype(), x.device());
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let no_grad = crate::recurrent::no_grad_active();
+        let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
             let (in_mask, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
@@ -208,6 +210,7 @@ impl Recurrent {
                     mask.as_ref(),
                     rec_mask.as_ref(),
                     dir.reverse,
+                    outputs,
                 )?,
                 Some(b_hh) => crate::recurrent::gru_projected(
                     &xin,
@@ -219,9 +222,10 @@ impl Recurrent {
                     mask.as_ref(),
                     rec_mask.as_ref(),
                     dir.reverse,
+                    outputs,
                 )?,
             };
-            outs.push(self.final_states(out, dir.reverse)?);
+            outs.push(out);
         }
         self.concat(outs)
     }
@@ -262,6 +266,7 @@ impl Recurrent {
         let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
         let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
         let emb1 = Tensor::cat(&[&p(embeddings), &ones], 1)?;
+        let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
             let (_, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
@@ -286,6 +291,7 @@ impl Recurrent {
                     mask.as_ref(),
                     rec_mask.as_ref(),
                     dir.reverse,
+                    outputs,
                 )?,
                 Some(b_hh) => crate::recurrent::gru_embedded(
                     ids,
@@ -296,9 +302,10 @@ impl Recurrent {
                     mask.as_ref(),
                     rec_mask.as_ref(),
                     dir.reverse,
+                    outputs,
                 )?,
             };
-            outs.push(self.final_states(out, dir.reverse)?);
+            outs.push(out);
         }
         self.concat(outs)
     }
@@ -334,14 +341,13 @@ impl Recurrent {
         Ok((m_in, m_rec))
     }
 
-    /// One direction's `(B, T, u)` output, or its final state `(B, u)` when the layer does not
-    /// return sequences (the backward direction ends at step 0).
-    fn final_states(&self, out: Tensor, reverse: bool) -> candle_core::Result<Tensor> {
+    /// Every step, or (no `return_sequences`) each direction's final state only.
+    fn outputs(&self) -> Outputs {
         if self.return_sequences {
-            return Ok(out);
+            Outputs::Sequence
+        } else {
+            Outputs::Final
         }
-        let last = if reverse { 0 } else { out.dim(1)? - 1 };
-        out.narrow(1, last, 1)?.squeeze(1)
     }
 
     /// Directions concatenated `[forward, backward]` along the feature axis.

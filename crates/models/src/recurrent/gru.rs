@@ -120,7 +120,14 @@ pub(crate) fn gru_fused(
 ) -> Result<Tensor> {
     let aux = build_aux(xproj, &[h0], mask, rd)?;
     let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
-    apply(xproj, &wb, &aux, h0.dim(1)?, None, (mask, rd, reverse))
+    apply(
+        xproj,
+        &wb,
+        &aux,
+        h0.dim(1)?,
+        None,
+        (mask, rd, reverse, false),
+    )
 }
 
 /// Fused GRU with the input projection `x · kernel + b_in` inside the op (shapes checked by the
@@ -136,11 +143,19 @@ pub(crate) fn gru_fused_projected(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let f = x.dim(2)?;
     let aux = build_aux(x, &[h0], mask, rd)?;
     let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
-    apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
+    apply(
+        x,
+        &w,
+        &aux,
+        h0.dim(1)?,
+        Some(f),
+        (mask, rd, reverse, final_only),
+    )
 }
 
 /// Fused GRU on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
@@ -156,6 +171,7 @@ pub(crate) fn gru_fused_embedded(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let aux = build_aux(table, &[h0], mask, rd)?;
     let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
@@ -169,6 +185,7 @@ pub(crate) fn gru_fused_embedded(
             has_mask: mask.is_some(),
             has_rd: rd.is_some(),
             reverse,
+            last_only: final_only && !train,
         },
         proj: None,
         ids: Some(ids),
@@ -188,7 +205,7 @@ fn apply(
     aux: &Tensor,
     u: usize,
     proj: Option<usize>,
-    (mask, rd, reverse): (Option<&Tensor>, Option<&Tensor>, bool),
+    (mask, rd, reverse, final_only): (Option<&Tensor>, Option<&Tensor>, bool, bool),
 ) -> Result<Tensor> {
     let (b, t, _) = x.dims3()?;
     let x = x.contiguous()?;
@@ -202,6 +219,7 @@ fn apply(
             has_mask: mask.is_some(),
             has_rd: rd.is_some(),
             reverse,
+            last_only: final_only && !train,
         },
         proj,
         ids: None,
@@ -305,8 +323,13 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
                 XSource::Raw { .. } => &zx[r * g3..(r + 1) * g3],
             };
             gru_cell_fwd(m, xr, &zb[r * g3..(r + 1) * g3], bias, hr, sv);
-            out[row * u..(row + 1) * u].copy_from_slice(hr);
+            if !d.last_only {
+                out[row * u..(row + 1) * u].copy_from_slice(hr);
+            }
         }
+    }
+    if d.last_only {
+        out.copy_from_slice(&h);
     }
 }
 
@@ -413,7 +436,8 @@ impl GruOp {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, false)?;
-        let mut out = vec![T::ZERO; b * t * u];
+        let t_out = if d.last_only { 1 } else { t };
+        let mut out = vec![T::ZERO; b * t_out * u];
         let mut gates = if self.train {
             vec![T::ZERO; b * t * 4 * u]
         } else {
@@ -448,7 +472,7 @@ impl GruOp {
             .zip(split(aux.h0, u, rows))
             .zip(split_opt(aux.mask, t, rows, n))
             .zip(split_opt(aux.rd, u, rows, n))
-            .zip(split_mut(&mut out, t * u, rows))
+            .zip(split_mut(&mut out, t_out * u, rows))
             .zip(saves)
             .map(|(((((x, h0), mask), rd), out), save)| FwdChunk {
                 x,
@@ -465,7 +489,7 @@ impl GruOp {
                 gates: T::to_cpu_storage_owned(gates),
             });
         }
-        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
+        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t_out, u))))
     }
 
     /// Gradients as tensors: `(dx or None, dw, daux)` for the op's three inputs.

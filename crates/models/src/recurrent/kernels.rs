@@ -380,6 +380,8 @@ pub(crate) struct Dims {
     pub has_mask: bool,
     pub has_rd: bool,
     pub reverse: bool,
+    /// Output only the final hidden state, `(B,1,u)` (inference: backward reads every step).
+    pub last_only: bool,
 }
 
 /// Borrowed views of `aux` = `[h0 | c0? | mask? | rd?]`.

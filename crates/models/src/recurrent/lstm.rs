@@ -117,7 +117,14 @@ pub(crate) fn lstm_fused(
     reverse: bool,
 ) -> Result<Tensor> {
     let aux = build_aux(xproj, &[h0, c0], mask, rd)?;
-    apply(xproj, w_hh, &aux, h0.dim(1)?, None, (mask, rd, reverse))
+    apply(
+        xproj,
+        w_hh,
+        &aux,
+        h0.dim(1)?,
+        None,
+        (mask, rd, reverse, false),
+    )
 }
 
 /// Fused LSTM with the input projection `x · kernel + bias` inside the op (shapes checked by the
@@ -133,11 +140,19 @@ pub(crate) fn lstm_fused_projected(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let f = x.dim(2)?;
     let aux = build_aux(x, &[h0, c0], mask, rd)?;
     let w = Tensor::cat(&[kernel, &bias.unsqueeze(0)?, w_hh], 0)?;
-    apply(x, &w, &aux, h0.dim(1)?, Some(f), (mask, rd, reverse))
+    apply(
+        x,
+        &w,
+        &aux,
+        h0.dim(1)?,
+        Some(f),
+        (mask, rd, reverse, final_only),
+    )
 }
 
 /// Fused LSTM on token ids (shapes and ids checked by the caller): `table (V,4u)` holds
@@ -156,6 +171,7 @@ pub(crate) fn lstm_fused_embedded(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let aux = build_aux(table, &[h0, c0], mask, rd)?;
     let (table, w_hh) = (table.contiguous()?, w_hh.contiguous()?);
@@ -168,6 +184,7 @@ pub(crate) fn lstm_fused_embedded(
             has_mask: mask.is_some(),
             has_rd: rd.is_some(),
             reverse,
+            last_only: final_only && !train,
         },
         proj: None,
         ids: Some(ids),
@@ -187,7 +204,7 @@ fn apply(
     aux: &Tensor,
     u: usize,
     proj: Option<usize>,
-    (mask, rd, reverse): (Option<&Tensor>, Option<&Tensor>, bool),
+    (mask, rd, reverse, final_only): (Option<&Tensor>, Option<&Tensor>, bool, bool),
 ) -> Result<Tensor> {
     let (b, t, _) = x.dims3()?;
     let x = x.contiguous()?;
@@ -201,6 +218,7 @@ fn apply(
             has_mask: mask.is_some(),
             has_rd: rd.is_some(),
             reverse,
+            last_only: final_only && !train,
         },
         proj,
         ids: None,
@@ -310,11 +328,16 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
                 XSource::Raw { bias, .. } => bias,
             };
             lstm_cell_fwd(m, xr, &zb[r * g4..(r + 1) * g4], hr, cr, gates);
-            out[row * u..(row + 1) * u].copy_from_slice(hr);
+            if !d.last_only {
+                out[row * u..(row + 1) * u].copy_from_slice(hr);
+            }
             if let Some((cs, _)) = save.as_mut() {
                 cs[row * u..(row + 1) * u].copy_from_slice(cr);
             }
         }
+    }
+    if d.last_only {
+        out.copy_from_slice(&h);
     }
 }
 
@@ -426,7 +449,8 @@ impl LstmOp {
         let d = self.dims;
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, true)?;
-        let mut out = vec![T::ZERO; b * t * u];
+        let t_out = if d.last_only { 1 } else { t };
+        let mut out = vec![T::ZERO; b * t_out * u];
         let (mut c_all, mut gates) = if self.train {
             (vec![T::ZERO; b * t * u], vec![T::ZERO; b * t * 4 * u])
         } else {
@@ -463,7 +487,7 @@ impl LstmOp {
             .zip(split(aux.c0, u, rows))
             .zip(split_opt(aux.mask, t, rows, n))
             .zip(split_opt(aux.rd, u, rows, n))
-            .zip(split_mut(&mut out, t * u, rows))
+            .zip(split_mut(&mut out, t_out * u, rows))
             .zip(saves)
             .map(|((((((x, h0), c0), mask), rd), out), save)| FwdChunk {
                 x,
@@ -486,7 +510,7 @@ impl LstmOp {
                 gates: T::to_cpu_storage_owned(gates),
             });
         }
-        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t, u))))
+        Ok((T::to_cpu_storage_owned(out), Shape::from((b, t_out, u))))
     }
 
     /// Gradients as tensors: `(dx or None, dw, daux)` for the op's three inputs.

@@ -204,10 +204,35 @@ fn project_unfused(x: &Tensor, kernel: &Tensor, bias: &Tensor) -> Result<Tensor>
     x1.matmul(&kb)?.reshape((b, t, kernel.dim(1)?))
 }
 
+/// Which hidden states [`lstm_projected`], [`gru_projected`], [`lstm_embedded`] and
+/// [`gru_embedded`] return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outputs {
+    /// Every step, `(B,T,u)` (Keras `return_sequences=True`).
+    Sequence,
+    /// The final state only, `(B,u)`: step `T-1`, or step 0 when `reverse` (masked steps carry
+    /// the state). At inference the fused ops then write nothing else.
+    Final,
+}
+
+impl Outputs {
+    /// `out` `(B,T',u)` as this selection (`T' = 1` when the op already kept the final state).
+    fn select(self, out: Tensor, reverse: bool) -> Result<Tensor> {
+        match self {
+            Outputs::Sequence => Ok(out),
+            Outputs::Final => {
+                let last = if reverse { 0 } else { out.dim(1)? - 1 };
+                out.narrow(1, last, 1)?.squeeze(1)
+            }
+        }
+    }
+}
+
 /// [`lstm_sequence`] on `xproj = x @ kernel + bias`, with the projection inside the fused op on
 /// the CPU (one GEMM over all `B·T` rows; the `(B,T,4u)` projection and its gradient never become
 /// graph tensors, and the bias gradient is a column sum inside the op). `x` `(B,T,F)`, `kernel`
-/// `(F,4u)`, `bias` `(4u)`; other arguments as in [`lstm_sequence`].
+/// `(F,4u)`, `bias` `(4u)`; other arguments as in [`lstm_sequence`]; `outputs` selects every
+/// step `(B,T,u)` or the final state `(B,u)`.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_projected(
     x: &Tensor,
@@ -219,16 +244,30 @@ pub fn lstm_projected(
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
     let what = "lstm_projected";
     let stand_in = check_projection(what, 4, x, kernel, bias, h0)?;
     check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
-    if use_fused(x) {
-        lstm::lstm_fused_projected(x, kernel, bias, w_hh, h0, c0, mask, rec_dropout, reverse)
+    let out = if use_fused(x) {
+        let final_only = outputs == Outputs::Final;
+        lstm::lstm_fused_projected(
+            x,
+            kernel,
+            bias,
+            w_hh,
+            h0,
+            c0,
+            mask,
+            rec_dropout,
+            reverse,
+            final_only,
+        )?
     } else {
         let xproj = project_unfused(x, kernel, bias)?;
-        reference::lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
-    }
+        reference::lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)?
+    };
+    outputs.select(out, reverse)
 }
 
 /// [`gru_sequence`] on `xproj = x @ kernel + b_in`, the projection inside the fused op on the
@@ -244,17 +283,31 @@ pub fn gru_projected(
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
     let what = "gru_projected";
     let stand_in = check_projection(what, 3, x, kernel, b_in, h0)?;
     check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
     check_b_hh(what, b_hh, h0, x)?;
-    if use_fused(x) {
-        gru::gru_fused_projected(x, kernel, b_in, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+    let out = if use_fused(x) {
+        let final_only = outputs == Outputs::Final;
+        gru::gru_fused_projected(
+            x,
+            kernel,
+            b_in,
+            w_hh,
+            b_hh,
+            h0,
+            mask,
+            rec_dropout,
+            reverse,
+            final_only,
+        )?
     } else {
         let xproj = project_unfused(x, kernel, b_in)?;
-        reference::gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
-    }
+        reference::gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)?
+    };
+    outputs.select(out, reverse)
 }
 
 /// [`lstm_sequence`] on token ids under an embedding: `table` `(V,4u)` holds
@@ -277,9 +330,11 @@ pub fn gru_projected(
 /// let ids = Tensor::new(&[[1u32, 4, 9], [0, 0, 7]], &dev)?;
 /// let w_hh = Tensor::zeros((u, 4 * u), DType::F32, &dev)?;
 /// let h0 = Tensor::zeros((2, u), DType::F32, &dev)?;
-/// let out =
-///     textrnn_models::recurrent::lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, None, false)?;
+/// use textrnn_models::recurrent::{lstm_embedded, Outputs};
+/// let out = lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, None, false, Outputs::Sequence)?;
 /// assert_eq!(out.dims(), &[2, 3, u]);
+/// let last = lstm_embedded(&ids, &table, &w_hh, &h0, &h0, None, None, false, Outputs::Final)?;
+/// assert_eq!(last.dims(), &[2, u]);
 /// # Ok::<(), candle_core::Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
@@ -292,17 +347,31 @@ pub fn lstm_embedded(
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
     let what = "lstm_embedded";
     let (stand_in, bt) = check_embedded(what, 4, ids, table, h0)?;
     check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
-    if use_fused(table) {
+    let out = if use_fused(table) {
         let ids_v = checked_ids(what, ids, table)?;
-        lstm::lstm_fused_embedded(table, ids_v, bt, w_hh, h0, c0, mask, rec_dropout, reverse)
+        let final_only = outputs == Outputs::Final;
+        lstm::lstm_fused_embedded(
+            table,
+            ids_v,
+            bt,
+            w_hh,
+            h0,
+            c0,
+            mask,
+            rec_dropout,
+            reverse,
+            final_only,
+        )?
     } else {
         let xproj = gather_rows(what, ids, table)?;
-        lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)
-    }
+        lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)?
+    };
+    outputs.select(out, reverse)
 }
 
 /// [`gru_sequence`] on token ids under an embedding (see [`lstm_embedded`]): `table` `(V,3u)`
@@ -317,18 +386,32 @@ pub fn gru_embedded(
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
     let what = "gru_embedded";
     let (stand_in, bt) = check_embedded(what, 3, ids, table, h0)?;
     check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
     check_b_hh(what, b_hh, h0, table)?;
-    if use_fused(table) {
+    let out = if use_fused(table) {
         let ids_v = checked_ids(what, ids, table)?;
-        gru::gru_fused_embedded(table, ids_v, bt, w_hh, b_hh, h0, mask, rec_dropout, reverse)
+        let final_only = outputs == Outputs::Final;
+        gru::gru_fused_embedded(
+            table,
+            ids_v,
+            bt,
+            w_hh,
+            b_hh,
+            h0,
+            mask,
+            rec_dropout,
+            reverse,
+            final_only,
+        )?
     } else {
         let xproj = gather_rows(what, ids, table)?;
-        gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)
-    }
+        gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)?
+    };
+    outputs.select(out, reverse)
 }
 
 /// Checks `ids` `(B,T)` u32 and `table` `(V, G·u)`; returns a broadcast stand-in for the

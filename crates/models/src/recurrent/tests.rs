@@ -501,9 +501,11 @@ fn projected_case(cell: Cell, dtype: DType, reverse: bool, with_rd: bool, tol: f
         let (m, r) = (mask.as_ref(), rd.as_ref());
         let out = match (cell, fused) {
             (Cell::Lstm, true) => {
-                lstm::lstm_fused_projected(&x, &k, &bi, &w, &h, &c, m, r, reverse)?
+                lstm::lstm_fused_projected(&x, &k, &bi, &w, &h, &c, m, r, reverse, false)?
             }
-            (Cell::Gru, true) => gru::gru_fused_projected(&x, &k, &bi, &w, &bh, &h, m, r, reverse)?,
+            (Cell::Gru, true) => {
+                gru::gru_fused_projected(&x, &k, &bi, &w, &bh, &h, m, r, reverse, false)?
+            }
             (Cell::Lstm, false) => {
                 let xp = super::project_unfused(&x, &k, &bi)?;
                 reference::lstm_sequence(&xp, &w, &h, &c, m, r, reverse)?
