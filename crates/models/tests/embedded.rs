@@ -280,3 +280,40 @@ fn final_outputs_are_the_last_visited_step() -> TestResult {
     }
     Ok(())
 }
+
+/// Inference reuses a layer's projected embedding table only while the weights it came from are
+/// unchanged: after an update the next call sees the new weights.
+#[test]
+fn cached_tables_follow_weight_updates() -> TestResult {
+    let s = spec(
+        r#"[{"type": "embedding", "input_dim": 30, "output_dim": 8},
+            {"type": "bidirectional", "layer": {"type": "gru", "units": 4}},
+            {"type": "dense", "units": 1, "activation": "sigmoid"}]"#,
+    )?;
+    let (model, varmap) = TextClassifier::init(&s, 9, 3, &CPU)?;
+    let ids = tokens(6, 9, 30, None)?;
+    let infer = || no_grad(|| model.forward_t(&ids, &mut Mode::Eval));
+    let first = infer()?;
+    assert_eq!(max_abs_diff(&first, &infer()?)?, 0.0);
+    for name in ["embedding.embeddings", "bidirectional.backward.kernel"] {
+        let vars = varmap.data().lock().map_err(|e| e.to_string())?;
+        let var = vars.get(name).ok_or(format!("no variable {name}"))?;
+        var.set(&(var.as_tensor() * 1.5)?)?;
+        drop(vars);
+        let updated = infer()?;
+        // The plain path (a single row: 9 tokens < 30 rows) with the same weights.
+        let rows = (0..6)
+            .map(|r| model.forward_t(&ids.narrow(0, r, 1)?, &mut Mode::Eval))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let plain = Tensor::cat(&rows, 0)?;
+        assert!(
+            max_abs_diff(&updated, &plain)? < 1e-5,
+            "after updating {name}"
+        );
+        assert!(
+            max_abs_diff(&updated, &first)? > 1e-4,
+            "{name} had no effect"
+        );
+    }
+    Ok(())
+}

@@ -40,6 +40,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::{Arc, Mutex};
+
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
@@ -76,6 +78,20 @@ pub struct Recurrent {
     recurrent_dropout: f64,
     return_sequences: bool,
     directions: Vec<DirectionWeights>,
+    /// Projected embedding tables of the last inference call, one slot per direction.
+    tables: Arc<Mutex<Vec<Option<CachedTable>>>>,
+}
+
+/// A projected embedding table `[embeddings, 1] · [kernel; b_in]` kept between inference calls,
+/// with copies of the embedding rows and `[kernel; b_in]` it came from. It is reused only when
+/// both are bit-identical to the weights of the new call, so an updated weight can never be
+/// missed; the comparison reads `V·E + (E+1)·G·u` values where recomputing the table costs
+/// `2·V·(E+1)·G·u` FLOPs (for the default recipe's BiGRU, a quarter of an inference batch).
+#[derive(Debug)]
+struct CachedTable {
+    embeddings: Vec<f32>,
+    kb: Vec<f32>,
+    table: Tensor,
 }
 
 /// Declared parameters of one direction (local names).
@@ -151,6 +167,7 @@ pub fn recurrent_layer(
         dropout: cell.dropout(),
         recurrent_dropout: cell.recurrent_dropout(),
         return_sequences: cell.return_sequences(),
+        tables: Arc::new(Mutex::new(Vec::new())),
         directions,
     })
 }
@@ -268,7 +285,7 @@ impl Recurrent {
         let emb1 = Tensor::cat(&[&p(embeddings), &ones], 1)?;
         let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
-        for dir in &self.directions {
+        for (k, dir) in self.directions.iter().enumerate() {
             let (_, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
             let (b_in, b_hh) = match self.cell {
                 Cell::Lstm => (p(&dir.bias), None),
@@ -278,7 +295,11 @@ impl Recurrent {
             // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
             // strided sum, which costs more than the GEMM).
             let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
-            let table = emb1.matmul(&kb)?;
+            let table = if no_grad {
+                self.cached_table(k, embeddings, &kb, || emb1.matmul(&kb))?
+            } else {
+                emb1.matmul(&kb)?
+            };
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let w_hh = p(&dir.recurrent_kernel);
             let out = match b_hh {
@@ -339,6 +360,41 @@ impl Recurrent {
             None
         };
         Ok((m_in, m_rec))
+    }
+
+    /// Direction `k`'s projected table at inference: the cached one when `embeddings` and `kb`
+    /// equal the weights it was computed from (f32 on the CPU), else `compute()` (then cached).
+    fn cached_table(
+        &self,
+        k: usize,
+        embeddings: &Tensor,
+        kb: &Tensor,
+        compute: impl FnOnce() -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        if embeddings.dtype() != candle_core::DType::F32 || !embeddings.device().is_cpu() {
+            return compute();
+        }
+        let emb_v = embeddings.flatten_all()?.to_vec1::<f32>()?;
+        let kb_v = kb.flatten_all()?.to_vec1::<f32>()?;
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("recurrent layer: poisoned table cache".into()))?;
+        if tables.len() <= k {
+            tables.resize_with(k + 1, || None);
+        }
+        if let Some(c) = &tables[k] {
+            if c.embeddings == emb_v && c.kb == kb_v {
+                return Ok(c.table.clone());
+            }
+        }
+        let table = compute()?;
+        tables[k] = Some(CachedTable {
+            embeddings: emb_v,
+            kb: kb_v,
+            table: table.clone(),
+        });
+        Ok(table)
     }
 
     /// Every step, or (no `return_sequences`) each direction's final state only.

@@ -57,6 +57,22 @@ simd_kernel! {
 }
 
 simd_kernel! {
+    /// [`gru_cell_fwd`] for inference on an unmasked step: nothing kept, no blend.
+    fn gru_cell_infer<T>(x: &[T], zr: &[T], bias: &[T], h: &mut [T]) {
+        let u = h.len();
+        let (xz, xr, xh) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u]);
+        let (zz, zrr, zh) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u]);
+        let (bz, br, bh) = (&bias[..u], &bias[u..2 * u], &bias[2 * u..3 * u]);
+        for j in 0..u {
+            let z = (xz[j] + zz[j] + bz[j]).sigmoid_k::<FMA>();
+            let r = (xr[j] + zrr[j] + br[j]).sigmoid_k::<FMA>();
+            let n = (xh[j] + r * (zh[j] + bh[j])).tanh_k::<FMA>();
+            h[j] = n + z * (h[j] - n);
+        }
+    }
+}
+
+simd_kernel! {
     /// One row of one backward step: `dx` (xproj gradient) and `dhi` (recurrent pre-activation
     /// gradient) from the carried `dh` plus `dout`; `dhi` overwrites the first `3u` of the saved
     /// `z, r, n, hi_h` row `sd`. Leaves `(1-m) dh + m dh z` in `dh`.
@@ -278,6 +294,8 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
     let mut scratch = vec![T::ZERO; 4 * u];
     let out = ch.out;
     let mut save = ch.save;
+    // Inference on unmasked steps: the cheaper cell that keeps nothing and blends nothing.
+    let plain = save.is_none() && ch.mask.is_none();
     for s in step_order(t_len, d.reverse) {
         if let XSource::Raw { x, f, kernel, b_in } = ch.x {
             for r in 0..nb {
@@ -322,7 +340,12 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
                 }
                 XSource::Raw { .. } => &zx[r * g3..(r + 1) * g3],
             };
-            gru_cell_fwd(m, xr, &zb[r * g3..(r + 1) * g3], bias, hr, sv);
+            let zr = &zb[r * g3..(r + 1) * g3];
+            if plain {
+                gru_cell_infer(xr, zr, bias, hr);
+            } else {
+                gru_cell_fwd(m, xr, zr, bias, hr, sv);
+            }
             if !d.last_only {
                 out[row * u..(row + 1) * u].copy_from_slice(hr);
             }

@@ -58,6 +58,25 @@ simd_kernel! {
 }
 
 simd_kernel! {
+    /// [`lstm_cell_fwd`] for inference on an unmasked step: no gate activations kept, no blend.
+    fn lstm_cell_infer<T>(x: &[T], zr: &[T], h: &mut [T], c: &mut [T]) {
+        let u = h.len();
+        let (xi, xf, xg, xo) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u], &x[3 * u..4 * u]);
+        let (zi, zf, zg, zo) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u], &zr[3 * u..4 * u]);
+        let c = &mut c[..u];
+        for j in 0..u {
+            let i = (xi[j] + zi[j]).sigmoid_k::<FMA>();
+            let f = (xf[j] + zf[j]).sigmoid_k::<FMA>();
+            let g = (xg[j] + zg[j]).tanh_k::<FMA>();
+            let o = (xo[j] + zo[j]).sigmoid_k::<FMA>();
+            let cn = f * c[j] + i * g;
+            c[j] = cn;
+            h[j] = o * cn.tanh_k::<FMA>();
+        }
+    }
+}
+
+simd_kernel! {
     /// One row of one backward step: overwrites the gate activations `i, f, g, o` in `gz` with
     /// `dz` (their pre-activation gradients) from the carried `dh`, `dc` plus `dout`; leaves
     /// the masked carry `(1-m) dh` in `dh` and the new `dc`.
@@ -281,6 +300,8 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     let mut scratch = vec![T::ZERO; g4];
     let out = ch.out;
     let mut save = ch.save;
+    // Inference on unmasked steps: the cheaper cell that keeps nothing and blends nothing.
+    let plain = save.is_none() && ch.mask.is_none();
     for s in step_order(t_len, d.reverse) {
         let (a, wk): (&[T], &[T]) = if ain.is_empty() {
             (&h, w)
@@ -327,7 +348,12 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
                 }
                 XSource::Raw { bias, .. } => bias,
             };
-            lstm_cell_fwd(m, xr, &zb[r * g4..(r + 1) * g4], hr, cr, gates);
+            let zr = &zb[r * g4..(r + 1) * g4];
+            if plain {
+                lstm_cell_infer(xr, zr, hr, cr);
+            } else {
+                lstm_cell_fwd(m, xr, zr, hr, cr, gates);
+            }
             if !d.last_only {
                 out[row * u..(row + 1) * u].copy_from_slice(hr);
             }
