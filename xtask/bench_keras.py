@@ -26,6 +26,9 @@ CASES = {
     # The whole tutorial model on token ids: Embedding(5000, 32) -> LSTM(100) -> Dense(1).
     "imdb_lstm_model": dict(cell="lstm", bi=False, units=100, emb=32, len=500, batch=64,
                             vocab=5000),
+    # The default recipe's model (recipes/imdb-bigru.toml).
+    "imdb_bigru_recipe": dict(cell="gru", bi=True, units=64, emb=128, len=200, batch=256,
+                              vocab=10000, recipe=True),
 }
 
 
@@ -35,13 +38,18 @@ def build(c):
         feats = keras.layers.Embedding(c["vocab"], c["emb"])(inp)
     else:
         inp = feats = keras.Input((c["len"], c["emb"]), batch_size=c["batch"])
+    dropout = 0.2 if c.get("recipe") else 0.0
     if c["cell"] == "lstm":
         rnn = keras.layers.LSTM(c["units"])
     else:
-        rnn = keras.layers.GRU(c["units"], reset_after=True)
+        rnn = keras.layers.GRU(c["units"], reset_after=True, dropout=dropout)
     if c["bi"]:
         rnn = keras.layers.Bidirectional(rnn)
-    out = keras.layers.Dense(1)(rnn(feats))
+    feats = rnn(feats)
+    if c.get("recipe"):
+        feats = keras.layers.Dense(64, activation="relu")(feats)
+        feats = keras.layers.Dropout(0.3)(feats)
+    out = keras.layers.Dense(1)(feats)
     model = keras.Model(inp, out)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))

@@ -20,6 +20,10 @@ CASES = {
     # The whole tutorial model on token ids: Embedding(5000, 32) -> LSTM(100) -> Dense(1).
     "imdb_lstm_model": dict(cell="lstm", bi=False, units=100, emb=32, len=500, batch=64,
                             vocab=5000),
+    # The default recipe's model (recipes/imdb-bigru.toml): Embedding(10000, 128) ->
+    # Bidirectional(GRU(64, Keras input dropout 0.2)) -> Dense(64, relu) -> Dropout(0.3) -> Dense(1).
+    "imdb_bigru_recipe": dict(cell="gru", bi=True, units=64, emb=128, len=200, batch=256,
+                              vocab=10000, recipe=True),
 }
 
 
@@ -29,11 +33,21 @@ class Net(nn.Module):
         self.emb = nn.Embedding(c["vocab"], c["emb"]) if "vocab" in c else None
         rnn = nn.LSTM if c["cell"] == "lstm" else nn.GRU
         self.rnn = rnn(c["emb"], c["units"], batch_first=True, bidirectional=c["bi"])
-        self.head = nn.Linear(c["units"] * (2 if c["bi"] else 1), 1)
+        feat = c["units"] * (2 if c["bi"] else 1)
+        self.recipe = c.get("recipe", False)
+        if self.recipe:
+            self.head = nn.Sequential(nn.Linear(feat, 64), nn.ReLU(), nn.Dropout(0.3),
+                                      nn.Linear(64, 1))
+        else:
+            self.head = nn.Linear(feat, 1)
 
     def forward(self, x):
         if self.emb is not None:
             x = self.emb(x)
+        if self.recipe and self.training:
+            # Keras GRU(dropout=0.2): one input mask per sequence and feature, fixed over time.
+            keep = (torch.rand(x.shape[0], 1, x.shape[2]) >= 0.2).to(x.dtype) / 0.8
+            x = x * keep
         _, h = self.rnn(x)
         h = h[0] if isinstance(h, tuple) else h  # (dirs, B, u)
         return self.head(torch.cat(list(h), dim=-1))
@@ -71,11 +85,13 @@ def main():
         loss_fn = nn.BCEWithLogitsLoss()
 
         def train():
+            net.train()
             opt.zero_grad()
             loss_fn(net(x), y).backward()
             opt.step()
 
         def infer():
+            net.eval()
             with torch.no_grad():
                 net(x).sum().item()
 

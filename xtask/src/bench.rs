@@ -6,8 +6,10 @@
 //! The embedding lookup is excluded (inputs are random `(B,T,E)` activations).
 //!
 //! - `imdb_lstm_model` is the whole model on token ids, `Embedding(5000, 32) → LSTM(100)
-//!   → Dense(1)`, through `TextClassifier` (inference as `predict` runs it, with the embedding
-//!   folded into the projection); the other cases are the layer alone.
+//!   → Dense(1)`, through `TextClassifier` (as `train`/`predict` run it, with the embedding
+//!   folded into the projection); `imdb_bigru_recipe` is the default recipe's model
+//!   (`recipes/imdb-bigru.toml`: BiGRU 64 with input dropout 0.2, Dense 64, Dropout 0.3), trained
+//!   with its dropout; the other cases are the recurrent layer alone.
 //! - `train`: forward + backward + AdamW; `infer`: forward only with detached weights (nothing
 //!   tracked, so the fused op keeps no activations).
 //! - `fused` vs `reference` (the step-wise candle path, selected with `TEXTRNN_FUSED=0`).
@@ -31,7 +33,10 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
+use textrnn::Recipe;
 
 /// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
 /// `textrnn_models::recurrent::fused_enabled` reads at each call (the bench is single-threaded at
@@ -73,9 +78,13 @@ struct Case {
     /// Dense(1)` built from a `ModelSpec` (`TextClassifier`: the product's path, including the
     /// embedding and, at inference, its fold into the projection); `0`: the layer on `(B,T,E)`.
     vocab: usize,
+    /// A built-in recipe whose model (vocabulary `vocab`) this case trains, dropout included
+    /// (`Mode::Train`), instead of `Embedding → recurrent → Dense(1)`: the default recipe's
+    /// step, for its epoch time (`samples/s` × the 21,250 training reviews).
+    recipe: Option<&'static str>,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case {
         name: "imdb_lstm",
         cell: Cell::Lstm,
@@ -85,6 +94,7 @@ const CASES: [Case; 5] = [
         len: 500,
         batch: 64,
         vocab: 0,
+        recipe: None,
     },
     Case {
         name: "imdb_bigru",
@@ -95,6 +105,7 @@ const CASES: [Case; 5] = [
         len: 200,
         batch: 256,
         vocab: 0,
+        recipe: None,
     },
     Case {
         name: "agnews_lstm",
@@ -105,6 +116,7 @@ const CASES: [Case; 5] = [
         len: 50,
         batch: 512,
         vocab: 0,
+        recipe: None,
     },
     Case {
         name: "tweets_lstm",
@@ -115,6 +127,7 @@ const CASES: [Case; 5] = [
         len: 40,
         batch: 512,
         vocab: 0,
+        recipe: None,
     },
     Case {
         name: "imdb_lstm_model",
@@ -125,6 +138,18 @@ const CASES: [Case; 5] = [
         len: 500,
         batch: 64,
         vocab: 5000,
+        recipe: None,
+    },
+    Case {
+        name: "imdb_bigru_recipe",
+        cell: Cell::Gru,
+        bidirectional: true,
+        units: 64,
+        emb: 128,
+        len: 200,
+        batch: 256,
+        vocab: 10000,
+        recipe: Some("imdb-bigru"),
     },
 ];
 
@@ -313,6 +338,9 @@ fn cpu_seconds() -> Option<f64> {
 
 /// The spec of a whole-model case: `Embedding(vocab, emb) → [Bidirectional] LSTM|GRU → Dense(1)`.
 fn model_spec(case: &Case) -> Result<ModelSpec> {
+    if let Some(name) = case.recipe {
+        return Ok(Recipe::builtin(name)?.model.with_vocab_size(case.vocab));
+    }
     let cell = match case.cell {
         Cell::Lstm => "lstm",
         Cell::Gru => "gru",
@@ -386,16 +414,20 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
     };
     reset_peak_rss();
     let (secs, cpu_secs) = if case.vocab > 0 {
-        // The whole model through `TextClassifier`: training runs `Mode::Eval` (the model has
-        // no dropout) under autograd; inference runs inside `recurrent::no_grad`, as
-        // `predict`/`evaluate` do.
+        // The whole model through `TextClassifier`: training under autograd with the model's
+        // dropout drawn from a seeded generator; inference inside `recurrent::no_grad`, as
+        // `predict`/`evaluate` run it.
         let (model, varmap) = TextClassifier::init(&model_spec(&case)?, case.len, 1, &dev)?;
         let ids = (Tensor::rand(1f32, case.vocab as f32, (case.batch, case.len), &dev)?
             .floor()?
             .to_dtype(DType::U32))?;
+        let rng = std::cell::RefCell::new(ChaCha8Rng::seed_from_u64(1));
         let forward = |train: bool| -> Result<Tensor> {
-            let run = || model.forward_t(&ids, &mut Mode::Eval);
-            Ok(if train { run()? } else { no_grad(run)? })
+            Ok(if train {
+                model.forward_t(&ids, &mut Mode::Train(&mut rng.borrow_mut()))?
+            } else {
+                no_grad(|| model.forward_t(&ids, &mut Mode::Eval))?
+            })
         };
         time_step(varmap.all_vars(), train, forward, &labels, fused, limits)?
     } else {
