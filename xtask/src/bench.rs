@@ -32,9 +32,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
 use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
 use textrnn::Recipe;
 

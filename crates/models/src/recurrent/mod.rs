@@ -33,6 +33,9 @@
 //! `[x_t, h] · [kernel; w_hh]` in one GEMM per step; the GRU projects `x_t` next to its recurrent
 //! GEMM), so the `(B,T,G·u)` projection is never materialised and its gradient never becomes a
 //! graph tensor. The recurrent layer uses these; [`no_grad`] makes it run on detached weights.
+//! [`lstm_embedded`] / [`gru_embedded`] take token ids and a `(V,G·u)` table of projected
+//! embedding rows instead (the layer's fold of the embedding into its projection). All four
+//! return every step or only the final state ([`Outputs`]).
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
