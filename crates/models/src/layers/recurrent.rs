@@ -48,6 +48,7 @@ use candle_nn::VarBuilder;
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::dropout::keep_mask;
+use crate::recurrent::kernels::with_slice;
 use crate::recurrent::Outputs;
 use crate::spec::RecurrentSpec;
 use crate::Mode;
@@ -84,7 +85,7 @@ pub struct Recurrent {
 
 /// A projected embedding table `[embeddings, 1] · [kernel; b_in]` kept between inference calls,
 /// with copies of the embedding rows and `[kernel; b_in]` it came from. It is reused only when
-/// both are bit-identical to the weights of the new call, so an updated weight can never be
+/// both equal the weights of the new call element by element, so an updated weight can never be
 /// missed; the comparison reads `V·E + (E+1)·G·u` values where recomputing the table costs
 /// `2·V·(E+1)·G·u` FLOPs (for the default recipe's BiGRU, a quarter of an inference batch).
 #[derive(Debug)]
@@ -281,8 +282,12 @@ impl Recurrent {
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let no_grad = crate::recurrent::no_grad_active();
         let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
-        let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
-        let emb1 = Tensor::cat(&[&p(embeddings), &ones], 1)?;
+        // `[embeddings, 1]`, built once per call (inference: only when a table is recomputed).
+        let emb1 = || -> candle_core::Result<Tensor> {
+            let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
+            Tensor::cat(&[&p(embeddings), &ones], 1)
+        };
+        let emb1_train = if no_grad { None } else { Some(emb1()?) };
         let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
         for (k, dir) in self.directions.iter().enumerate() {
@@ -295,10 +300,9 @@ impl Recurrent {
             // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
             // strided sum, which costs more than the GEMM).
             let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
-            let table = if no_grad {
-                self.cached_table(k, embeddings, &kb, || emb1.matmul(&kb))?
-            } else {
-                emb1.matmul(&kb)?
+            let table = match &emb1_train {
+                Some(e1) => e1.matmul(&kb)?,
+                None => self.cached_table(k, embeddings, &kb, || emb1()?.matmul(&kb))?,
             };
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let w_hh = p(&dir.recurrent_kernel);
@@ -374,8 +378,6 @@ impl Recurrent {
         if embeddings.dtype() != candle_core::DType::F32 || !embeddings.device().is_cpu() {
             return compute();
         }
-        let emb_v = embeddings.flatten_all()?.to_vec1::<f32>()?;
-        let kb_v = kb.flatten_all()?.to_vec1::<f32>()?;
         let mut tables = self
             .tables
             .lock()
@@ -384,14 +386,17 @@ impl Recurrent {
             tables.resize_with(k + 1, || None);
         }
         if let Some(c) = &tables[k] {
-            if c.embeddings == emb_v && c.kb == kb_v {
+            // Compared in place (no copy unless the table has to be recomputed).
+            let same = with_slice::<f32, _>(embeddings, |e| c.embeddings == e)?
+                && with_slice::<f32, _>(kb, |w| c.kb == w)?;
+            if same {
                 return Ok(c.table.clone());
             }
         }
         let table = compute()?;
         tables[k] = Some(CachedTable {
-            embeddings: emb_v,
-            kb: kb_v,
+            embeddings: embeddings.flatten_all()?.to_vec1::<f32>()?,
+            kb: kb.flatten_all()?.to_vec1::<f32>()?,
             table: table.clone(),
         });
         Ok(table)
