@@ -211,10 +211,7 @@ impl Recurrent {
             // no activations for backward.
             let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
             let xin = p(&xin);
-            let (b_in, b_hh) = match self.cell {
-                Cell::Lstm => (p(&dir.bias), None),
-                Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
-            };
+            let (b_in, b_hh) = self.biases(dir, p)?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let (kernel, w_hh) = (p(&dir.kernel), p(&dir.recurrent_kernel));
             let out = match b_hh {
@@ -292,10 +289,7 @@ impl Recurrent {
         let mut outs = Vec::with_capacity(self.directions.len());
         for (k, dir) in self.directions.iter().enumerate() {
             let (_, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
-            let (b_in, b_hh) = match self.cell {
-                Cell::Lstm => (p(&dir.bias), None),
-                Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
-            };
+            let (b_in, b_hh) = self.biases(dir, p)?;
             // `[embeddings, 1] · [kernel; b_in]`: one GEMM whose backward also gives the bias
             // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
             // strided sum, which costs more than the GEMM).
@@ -333,6 +327,18 @@ impl Recurrent {
             outs.push(out);
         }
         self.concat(outs)
+    }
+
+    /// The direction's input bias and, for the GRU, its recurrent bias (each through `p`).
+    fn biases(
+        &self,
+        dir: &DirectionWeights,
+        p: impl Fn(&Tensor) -> Tensor,
+    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+        Ok(match self.cell {
+            Cell::Lstm => (p(&dir.bias), None),
+            Cell::Gru => (p(&dir.bias.get(0)?), Some(p(&dir.bias.get(1)?))),
+        })
     }
 
     /// The direction's dropout masks when training: input `(B, 1, F)` if `dropout > 0`, then

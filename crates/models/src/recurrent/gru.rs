@@ -24,8 +24,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
     add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt,
-    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
+    matmul, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split, split_mut, split_opt,
+    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, OpInput, Real,
 };
 
 simd_kernel! {
@@ -114,14 +114,17 @@ struct Saved {
 /// The fused GRU op (see the module header).
 pub(crate) struct GruOp {
     dims: Dims,
-    /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,3u); b_in (1,3u);
-    /// w_hh (u,3u); b_hh (1,3u)]`; the op projects `x` itself and returns `dx`, `d[kernel; b_in]`.
-    proj: Option<usize>,
-    /// `Some(ids)` (`B·T` token ids): `arg1` is a `(V,3u)` table of projected
-    /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
-    ids: Option<Vec<u32>>,
+    /// `arg1`: `xproj`, the layer input `x` (then `arg2 = [kernel (F,3u); b_in (1,3u);
+    /// w_hh (u,3u); b_hh (1,3u)]`: the op projects `x` itself and returns `dx`,
+    /// `d[kernel; b_in]`), or a `(V,3u)` table read by token id.
+    input: OpInput,
     train: bool,
     saved: Mutex<Option<Saved>>,
+}
+
+/// `[w_hh; b_hh]` `(u+1, 3u)`, `b_hh` in `w_hh`'s dtype.
+fn with_b_hh(w_hh: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
+    Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)
 }
 
 /// Fused GRU entry point (shapes already checked by the caller).
@@ -134,15 +137,17 @@ pub(crate) fn gru_fused(
     rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
+    let (b, t, _) = xproj.dims3()?;
     let aux = build_aux(xproj, &[h0], mask, rd)?;
-    let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
+    let wb = with_b_hh(w_hh, b_hh)?;
+    let run = (mask, rd, reverse, false);
     apply(
         xproj,
         &wb,
         &aux,
-        h0.dim(1)?,
-        None,
-        (mask, rd, reverse, false),
+        (b, t, h0.dim(1)?),
+        OpInput::Projected,
+        run,
     )
 }
 
@@ -161,17 +166,11 @@ pub(crate) fn gru_fused_projected(
     reverse: bool,
     final_only: bool,
 ) -> Result<Tensor> {
-    let f = x.dim(2)?;
+    let (b, t, f) = x.dims3()?;
     let aux = build_aux(x, &[h0], mask, rd)?;
     let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
-    apply(
-        x,
-        &w,
-        &aux,
-        h0.dim(1)?,
-        Some(f),
-        (mask, rd, reverse, final_only),
-    )
+    let run = (mask, rd, reverse, final_only);
+    apply(x, &w, &aux, (b, t, h0.dim(1)?), OpInput::Raw(f), run)
 }
 
 /// Fused GRU on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
@@ -190,63 +189,32 @@ pub(crate) fn gru_fused_embedded(
     final_only: bool,
 ) -> Result<Tensor> {
     let aux = build_aux(table, &[h0], mask, rd)?;
-    let wb = Tensor::cat(&[w_hh, &b_hh.to_dtype(w_hh.dtype())?.unsqueeze(0)?], 0)?;
-    let table = table.contiguous()?;
-    let train = table.track_op() || wb.track_op() || aux.track_op();
-    let op = GruOp {
-        dims: Dims {
-            b,
-            t,
-            u: h0.dim(1)?,
-            has_mask: mask.is_some(),
-            has_rd: rd.is_some(),
-            reverse,
-            last_only: final_only && !train,
-        },
-        proj: None,
-        ids: Some(ids),
-        train,
-        saved: Mutex::new(None),
-    };
-    if train {
-        table.apply_op3(&wb, &aux, op)
-    } else {
-        table.apply_op3_no_bwd(&wb, &aux, &op)
-    }
+    let wb = with_b_hh(w_hh, b_hh)?;
+    let run = (mask, rd, reverse, final_only);
+    apply(
+        table,
+        &wb,
+        &aux,
+        (b, t, h0.dim(1)?),
+        OpInput::Gathered(ids),
+        run,
+    )
 }
 
 fn apply(
     x: &Tensor,
     w: &Tensor,
     aux: &Tensor,
-    u: usize,
-    proj: Option<usize>,
+    btu: (usize, usize, usize),
+    input: OpInput,
     (mask, rd, reverse, final_only): (Option<&Tensor>, Option<&Tensor>, bool, bool),
 ) -> Result<Tensor> {
-    let (b, t, _) = x.dims3()?;
-    let x = x.contiguous()?;
-    let w = w.contiguous()?;
-    let train = x.track_op() || w.track_op() || aux.track_op();
-    let op = GruOp {
-        dims: Dims {
-            b,
-            t,
-            u,
-            has_mask: mask.is_some(),
-            has_rd: rd.is_some(),
-            reverse,
-            last_only: final_only && !train,
-        },
-        proj,
-        ids: None,
+    run_op(x, w, aux, |train| GruOp {
+        dims: Dims::new(btu, (mask, rd), reverse, final_only && !train),
+        input,
         train,
         saved: Mutex::new(None),
-    };
-    if train {
-        x.apply_op3(&w, aux, op)
-    } else {
-        x.apply_op3_no_bwd(&w, aux, &op)
-    }
+    })
 }
 
 /// Where a step's input term comes from.
@@ -430,18 +398,21 @@ impl GruOp {
     fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
         let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
         let g = 3 * u;
-        if let Some(ids) = &self.ids {
-            if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != (u + 1) * g {
-                candle_core::bail!("fused gru: unexpected input sizes");
+        let f = match &self.input {
+            OpInput::Gathered(ids) => {
+                if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != (u + 1) * g {
+                    candle_core::bail!("fused gru: unexpected input sizes");
+                }
+                check_ids("fused gru", ids, x.len() / g)?;
+                return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
             }
-            check_ids("fused gru", ids, x.len() / g)?;
-            return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
-        }
-        let Some(f) = self.proj else {
-            if x.len() != rows * g || w.len() != (u + 1) * g {
-                candle_core::bail!("fused gru: unexpected input sizes");
+            OpInput::Projected => {
+                if x.len() != rows * g || w.len() != (u + 1) * g {
+                    candle_core::bail!("fused gru: unexpected input sizes");
+                }
+                return self.fwd(XSource::Projected(x), w, aux);
             }
-            return self.fwd(XSource::Projected(x), w, aux);
+            OpInput::Raw(f) => *f,
         };
         if x.len() != rows * f || w.len() != (f + 1 + u + 1) * g {
             candle_core::bail!("fused gru: unexpected input sizes");
@@ -525,8 +496,7 @@ impl GruOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let d = self.dims;
-        let ids = self.ids.as_deref();
-        fused_op_grads::<T>(self.proj, ids, (d.b, d.t, 3 * d.u), x, w, aux, |w_rec| {
+        fused_op_grads::<T>(&self.input, (d.b, d.t, 3 * d.u), x, w, aux, |w_rec| {
             self.bwd_core::<T>(w_rec, aux, res, grad)
         })
     }

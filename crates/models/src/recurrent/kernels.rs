@@ -10,7 +10,7 @@
 //! - [`simd_kernel!`] compiles a kernel twice, plain and with `avx2,fma` enabled, and picks the
 //!   AVX2 copy at run time when the CPU has it (the workspace builds for baseline x86-64).
 
-use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Storage, Tensor, WithDType};
 use rayon::prelude::*;
 
 /// A float the fused kernels run on (f32 fast path, f64 for exact gradient checks).
@@ -371,6 +371,37 @@ simd_kernel! {
     }
 }
 
+/// What a fused op's first input holds.
+#[derive(Debug)]
+pub(crate) enum OpInput {
+    /// `xproj (B,T,G·u)`, already projected.
+    Projected,
+    /// The layer input `x (B,T,F)` with `F` here: the op projects it itself, its weights start
+    /// with `[kernel (F,G·u); bias (1,G·u)]`, and backward returns `dx` and `d[kernel; bias]`.
+    Raw(usize),
+    /// A `(V,G·u)` table of projected embeddings, step `t` of row `b` reading row
+    /// `ids[b·T + t]` (`B·T` ids, checked against `V` before the kernels run).
+    Gathered(Vec<u32>),
+}
+
+/// Runs a fused op built by `make(train)`: with backward (the op keeps its activations) when
+/// any input tracks a gradient, else without.
+pub(crate) fn run_op<C: CustomOp3 + Send + Sync + 'static>(
+    x: &Tensor,
+    w: &Tensor,
+    aux: &Tensor,
+    make: impl FnOnce(bool) -> C,
+) -> Result<Tensor> {
+    let (x, w) = (x.contiguous()?, w.contiguous()?);
+    let train = x.track_op() || w.track_op() || aux.track_op();
+    let op = make(train);
+    if train {
+        x.apply_op3(&w, aux, op)
+    } else {
+        x.apply_op3_no_bwd(&w, aux, &op)
+    }
+}
+
 /// Sizes and flags shared by forward and backward.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dims {
@@ -393,6 +424,25 @@ pub(crate) struct Aux<'a, T> {
 }
 
 impl Dims {
+    /// `(B, T, u)`, the optional inputs present, the direction, and `last_only` (the final
+    /// state only; never when training).
+    pub fn new(
+        (b, t, u): (usize, usize, usize),
+        (mask, rd): (Option<&Tensor>, Option<&Tensor>),
+        reverse: bool,
+        last_only: bool,
+    ) -> Self {
+        Dims {
+            b,
+            t,
+            u,
+            has_mask: mask.is_some(),
+            has_rd: rd.is_some(),
+            reverse,
+            last_only,
+        }
+    }
+
     /// Length of `aux` (`with_c0` for the LSTM).
     pub fn aux_len(&self, with_c0: bool) -> usize {
         let (b, t, u) = (self.b, self.t, self.u);
@@ -463,8 +513,7 @@ pub(crate) fn build_aux(
 /// onto the table rows ([`scatter_rows`]).
 #[allow(clippy::type_complexity)]
 pub(crate) fn fused_op_grads<T: Real>(
-    proj: Option<usize>,
-    ids: Option<&[u32]>,
+    input: &OpInput,
     (b, t, g): (usize, usize, usize),
     x: &Tensor,
     w: &Tensor,
@@ -473,10 +522,14 @@ pub(crate) fn fused_op_grads<T: Real>(
 ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
     let dev = w.device();
     let wv = to_vec::<T>(w)?;
+    let proj = match input {
+        OpInput::Raw(f) => Some(*f),
+        OpInput::Projected | OpInput::Gathered(_) => None,
+    };
     let off = proj.map_or(0, |f| (f + 1) * g);
     let (dxp, dw_rec, daux) = core(&wv[off..])?;
     let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
-    if let Some(ids) = ids {
+    if let OpInput::Gathered(ids) = input {
         let vocab = x.dim(0)?;
         return Ok((
             Some(Tensor::from_vec(

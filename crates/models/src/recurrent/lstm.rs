@@ -24,8 +24,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::kernels::{
     add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, mul_into, rows_per_chunk, run_chunks, simd_kernel, split, split_mut, split_opt,
-    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, Real,
+    matmul, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split, split_mut, split_opt,
+    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, OpInput, Real,
 };
 
 simd_kernel! {
@@ -115,12 +115,10 @@ struct Saved {
 /// The fused LSTM op (see the module header).
 pub(crate) struct LstmOp {
     dims: Dims,
-    /// `Some(F)`: `arg1` is the layer input `x (B,T,F)` and `arg2 = [kernel (F,4u); bias (1,4u);
-    /// w_hh (u,4u)]`; the op projects `x` itself (one GEMM) and returns `dx`, `d[kernel; bias]`.
-    proj: Option<usize>,
-    /// `Some(ids)` (`B·T` token ids): `arg1` is a `(V,4u)` table of projected
-    /// embeddings and step `t` of row `b` reads row `ids[b·T + t]` of it.
-    ids: Option<Vec<u32>>,
+    /// `arg1`: `xproj`, the layer input `x` (then `arg2 = [kernel (F,4u); bias (1,4u);
+    /// w_hh (u,4u)]`: the op projects `x` with one GEMM per step and returns `dx`,
+    /// `d[kernel; bias]`), or a `(V,4u)` table read by token id.
+    input: OpInput,
     train: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -135,14 +133,16 @@ pub(crate) fn lstm_fused(
     rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
+    let (b, t, _) = xproj.dims3()?;
     let aux = build_aux(xproj, &[h0, c0], mask, rd)?;
+    let run = (mask, rd, reverse, false);
     apply(
         xproj,
         w_hh,
         &aux,
-        h0.dim(1)?,
-        None,
-        (mask, rd, reverse, false),
+        (b, t, h0.dim(1)?),
+        OpInput::Projected,
+        run,
     )
 }
 
@@ -161,17 +161,11 @@ pub(crate) fn lstm_fused_projected(
     reverse: bool,
     final_only: bool,
 ) -> Result<Tensor> {
-    let f = x.dim(2)?;
+    let (b, t, f) = x.dims3()?;
     let aux = build_aux(x, &[h0, c0], mask, rd)?;
     let w = Tensor::cat(&[kernel, &bias.unsqueeze(0)?, w_hh], 0)?;
-    apply(
-        x,
-        &w,
-        &aux,
-        h0.dim(1)?,
-        Some(f),
-        (mask, rd, reverse, final_only),
-    )
+    let run = (mask, rd, reverse, final_only);
+    apply(x, &w, &aux, (b, t, h0.dim(1)?), OpInput::Raw(f), run)
 }
 
 /// Fused LSTM on token ids (shapes and ids checked by the caller): `table (V,4u)` holds
@@ -193,62 +187,31 @@ pub(crate) fn lstm_fused_embedded(
     final_only: bool,
 ) -> Result<Tensor> {
     let aux = build_aux(table, &[h0, c0], mask, rd)?;
-    let (table, w_hh) = (table.contiguous()?, w_hh.contiguous()?);
-    let train = table.track_op() || w_hh.track_op() || aux.track_op();
-    let op = LstmOp {
-        dims: Dims {
-            b,
-            t,
-            u: h0.dim(1)?,
-            has_mask: mask.is_some(),
-            has_rd: rd.is_some(),
-            reverse,
-            last_only: final_only && !train,
-        },
-        proj: None,
-        ids: Some(ids),
-        train,
-        saved: Mutex::new(None),
-    };
-    if train {
-        table.apply_op3(&w_hh, &aux, op)
-    } else {
-        table.apply_op3_no_bwd(&w_hh, &aux, &op)
-    }
+    let run = (mask, rd, reverse, final_only);
+    apply(
+        table,
+        w_hh,
+        &aux,
+        (b, t, h0.dim(1)?),
+        OpInput::Gathered(ids),
+        run,
+    )
 }
 
 fn apply(
     x: &Tensor,
     w: &Tensor,
     aux: &Tensor,
-    u: usize,
-    proj: Option<usize>,
+    btu: (usize, usize, usize),
+    input: OpInput,
     (mask, rd, reverse, final_only): (Option<&Tensor>, Option<&Tensor>, bool, bool),
 ) -> Result<Tensor> {
-    let (b, t, _) = x.dims3()?;
-    let x = x.contiguous()?;
-    let w = w.contiguous()?;
-    let train = x.track_op() || w.track_op() || aux.track_op();
-    let op = LstmOp {
-        dims: Dims {
-            b,
-            t,
-            u,
-            has_mask: mask.is_some(),
-            has_rd: rd.is_some(),
-            reverse,
-            last_only: final_only && !train,
-        },
-        proj,
-        ids: None,
+    run_op(x, w, aux, |train| LstmOp {
+        dims: Dims::new(btu, (mask, rd), reverse, final_only && !train),
+        input,
         train,
         saved: Mutex::new(None),
-    };
-    if train {
-        x.apply_op3(&w, aux, op)
-    } else {
-        x.apply_op3_no_bwd(&w, aux, &op)
-    }
+    })
 }
 
 /// Where a step's input term comes from.
@@ -442,18 +405,21 @@ impl LstmOp {
     fn fwd_any<T: Real>(&self, x: &[T], w: &[T], aux: &[T]) -> Result<(CpuStorage, Shape)> {
         let (rows, u) = (self.dims.b * self.dims.t, self.dims.u);
         let g = 4 * u;
-        if let Some(ids) = &self.ids {
-            if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != u * g {
-                candle_core::bail!("fused lstm: unexpected input sizes");
+        let f = match &self.input {
+            OpInput::Gathered(ids) => {
+                if ids.len() != rows || !x.len().is_multiple_of(g) || w.len() != u * g {
+                    candle_core::bail!("fused lstm: unexpected input sizes");
+                }
+                check_ids("fused lstm", ids, x.len() / g)?;
+                return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
             }
-            check_ids("fused lstm", ids, x.len() / g)?;
-            return self.fwd(XSource::Gathered { table: x, ids }, w, aux);
-        }
-        let Some(f) = self.proj else {
-            if x.len() != rows * g || w.len() != u * g {
-                candle_core::bail!("fused lstm: unexpected input sizes");
+            OpInput::Projected => {
+                if x.len() != rows * g || w.len() != u * g {
+                    candle_core::bail!("fused lstm: unexpected input sizes");
+                }
+                return self.fwd(XSource::Projected(x), w, aux);
             }
-            return self.fwd(XSource::Projected(x), w, aux);
+            OpInput::Raw(f) => *f,
         };
         if x.len() != rows * f || w.len() != (f + 1 + u) * g {
             candle_core::bail!("fused lstm: unexpected input sizes");
@@ -549,8 +515,7 @@ impl LstmOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let d = self.dims;
-        let ids = self.ids.as_deref();
-        fused_op_grads::<T>(self.proj, ids, (d.b, d.t, 4 * d.u), x, w, aux, |w_rec| {
+        fused_op_grads::<T>(&self.input, (d.b, d.t, 4 * d.u), x, w, aux, |w_rec| {
             self.bwd_core::<T>(w_rec, aux, res, grad)
         })
     }
