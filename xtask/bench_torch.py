@@ -3,7 +3,7 @@
 Same cases and the same measured step as xtask/src/bench.rs (`bench_common.CASES`): input
 projection + nn.LSTM / nn.GRU (bidirectional for the imdb_bigru cases; the model cases add
 nn.Embedding on token ids) + Dense(1) head on the final state + BCE-with-logits, training =
-forward + backward + AdamW, inference = forward under torch.no_grad(); 2 threads. Output as
+forward + backward + Adam, inference = forward under torch.no_grad(); 2 threads. Output as
 described in `bench_common`.
 """
 import torch
@@ -41,7 +41,7 @@ class Net(nn.Module):
 def measure(_name, c):
     """The training and inference steps of case `c`."""
     net = Net(c)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     if "vocab" in c:
         x = torch.randint(1, c["vocab"], (c["batch"], c["len"]))
     else:

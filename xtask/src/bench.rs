@@ -2,7 +2,8 @@
 //!
 //! For each shape the measured step is the recurrent layer *including* its input projection
 //! (`x (B,T,E) @ kernel (E,G·u) + bias`), a Dense(1) head on the final state, binary
-//! cross-entropy on random labels and, for training, `backward` plus an AdamW update.
+//! cross-entropy on random labels and, for training, `backward` plus an Adam update (the one
+//! `textrnn train` uses).
 //! The embedding lookup is excluded (inputs are random `(B,T,E)` activations).
 //!
 //! - `imdb_lstm_model` is the whole model on token ids, `Embedding(5000, 32) → LSTM(100)
@@ -10,7 +11,7 @@
 //!   folded into the projection); `imdb_bigru_recipe` is the default recipe's model
 //!   (`recipes/imdb-bigru.toml`: BiGRU 64 with input dropout 0.2, Dense 64, Dropout 0.3), trained
 //!   with its dropout; the other cases are the recurrent layer alone.
-//! - `train`: forward + backward + AdamW; `infer`: forward only with detached weights (nothing
+//! - `train`: forward + backward + Adam; `infer`: forward only with detached weights (nothing
 //!   tracked, so the fused op keeps no activations).
 //! - `fused` vs `reference` (the step-wise candle path, selected with `TEXTRNN_FUSED=0`).
 //! - FLOPs: forward `2·B·T·(E·G·u + u·G·u)` per direction, training counted as 3× forward.
@@ -31,11 +32,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
 use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
+use textrnn::train::{Adam, AdamConfig, Optimizer};
 use textrnn::Recipe;
 
 /// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
@@ -358,7 +359,7 @@ fn model_spec(case: &Case) -> Result<ModelSpec> {
     serde_json::from_str(&json).context("bench model spec")
 }
 
-/// Times one training step (forward, binary cross-entropy, backward, AdamW over `vars`) or one
+/// Times one training step (forward, binary cross-entropy, backward, Adam over `vars`) or one
 /// inference forward; `forward(train)` returns the logits.
 fn time_step(
     vars: Vec<Var>,
@@ -369,18 +370,12 @@ fn time_step(
     (budget, min_iters): (Duration, usize),
 ) -> Result<(f64, f64)> {
     if train {
-        let mut opt = AdamW::new(
-            vars,
-            ParamsAdamW {
-                lr: 1e-3,
-                ..Default::default()
-            },
-        )?;
+        let mut opt = Adam::new(vars, AdamConfig::default())?;
         time_it(
             || {
                 let loss =
                     candle_nn::loss::binary_cross_entropy_with_logit(&forward(true)?, labels)?;
-                opt.backward_step(&loss)?;
+                opt.step(&loss.backward()?)?;
                 Ok(())
             },
             fused,

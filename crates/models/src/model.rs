@@ -221,16 +221,17 @@ fn tmp_path(path: &Path) -> PathBuf {
 }
 
 /// Whether an embedding followed by a recurrent layer runs as one folded step
-/// ([`Recurrent::forward_embedded`]): when the layer draws no input dropout mask and the
-/// vocabulary is smaller than the batch's token count, so projecting the table (and, training,
-/// its gradient GEMMs) costs less than projecting the embedded steps.
+/// ([`Recurrent::forward_embedded`]): when projecting the `V` table rows plus, under input
+/// dropout `p`, the `p·B·T` corrections (and, training, their gradient GEMMs) costs less than
+/// projecting the `B·T` embedded steps: `V < (1 − p)·B·T`.
 fn fold_embedding(
     e: &Embedding,
     r: &Recurrent,
     tokens: &Tensor,
     mode: &mut Mode,
 ) -> candle_core::Result<bool> {
-    Ok(!r.has_input_dropout(mode) && e.embeddings().dim(0)? < tokens.elem_count())
+    let tokens = tokens.elem_count() as f64;
+    Ok((e.embeddings().dim(0)? as f64) < (1.0 - r.input_dropout(mode)) * tokens)
 }
 
 impl Classifier for TextClassifier {

@@ -14,9 +14,10 @@
 //! Inside `crate::recurrent::no_grad` the layer runs on detached input and weights, so the fused
 //! ops keep nothing for backward (inference). `Mode::Eval` alone stays differentiable.
 //!
-//! Directly above an embedding (and without input dropout), [`Recurrent::forward_embedded`]
-//! replaces step 2: it projects the embedding table once (`(V, F)·(F, G·u)`) and the recurrence
-//! reads row `ids[b, t]` of it (`crate::recurrent::{lstm_embedded, gru_embedded}`).
+//! Directly above an embedding, [`Recurrent::forward_embedded`] replaces steps 1–2: it projects
+//! the embedding table once (`(V, F)·(F, G·u)`) and the recurrence reads row `ids[b, t]` of it
+//! (`crate::recurrent::{lstm_embedded, gru_embedded}`); under input dropout each sequence's rows
+//! are corrected for its dropped features (`crate::recurrent::embedded_dropout_projection`).
 //!
 //! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
 //! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
@@ -245,20 +246,27 @@ impl Recurrent {
         self.concat(outs)
     }
 
-    /// Whether `forward_t` in `mode` applies an input dropout mask (`dropout > 0` while
-    /// training), which rules out [`Recurrent::forward_embedded`].
-    pub fn has_input_dropout(&self, mode: &mut Mode) -> bool {
-        self.dropout > 0.0 && mode.rng().is_some()
+    /// The input dropout rate `forward_t` applies in `mode`: `dropout` while training, else 0.
+    pub fn input_dropout(&self, mode: &mut Mode) -> f64 {
+        if mode.rng().is_some() {
+            self.dropout
+        } else {
+            0.0
+        }
     }
 
     /// The layer on token ids `(B, T)` under an embedding table `embeddings` `(V, F)`: the same
-    /// result as `forward_t(&embeddings[ids], mask, mode)`, but each direction projects the `V`
-    /// table rows once (`embeddings · kernel + b_in`, `(V, G·u)`) instead of the `B·T` embedded
-    /// steps, and its recurrence reads the projected rows by id; when training, the projection's
-    /// gradients are `(V, ·)` GEMMs too (the op scatters its input gradient onto the table rows).
-    /// Cheaper when `V < B·T`. Recurrent-dropout masks are drawn as `forward_t` draws them, so a
-    /// seed gives the same masks either way; an input dropout mask cannot be folded (error: check
-    /// [`Recurrent::has_input_dropout`] first). An id `≥ V` is an error.
+    /// result as `forward_t(&embeddings[ids], mask, mode)`, with the same dropout masks for a
+    /// seed, but each direction projects the `V` table rows once instead of the `B·T` embedded
+    /// steps:
+    /// - without input dropout, `table = embeddings · kernel + b_in` `(V, G·u)` and the
+    ///   recurrence reads its rows by id (`crate::recurrent::{lstm_embedded, gru_embedded}`;
+    ///   the op scatters its input gradient onto the table rows);
+    /// - with it, each sequence's projected rows are corrected for the features its mask drops
+    ///   ([`crate::recurrent::embedded_dropout_projection`], about `V + p·B·T` projected rows).
+    ///
+    /// When training, the projection's gradients are `(V, ·)` GEMMs too. Cheaper when
+    /// `V < (1 − p)·B·T`. An id `≥ V` is an error.
     pub fn forward_embedded(
         &self,
         ids: &Tensor,
@@ -270,36 +278,70 @@ impl Recurrent {
         if t == 0 {
             candle_core::bail!("recurrent layer: empty sequence");
         }
-        if self.has_input_dropout(mode) {
-            candle_core::bail!("recurrent layer: input dropout cannot run on the embedding table");
-        }
         let u = self.units;
         let (dtype, dev) = (embeddings.dtype(), embeddings.device());
         let f = embeddings.dim(1)?;
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let no_grad = crate::recurrent::no_grad_active();
         let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
-        // `[embeddings, 1]`, built once per call (inference: only when a table is recomputed).
-        let emb1 = || -> candle_core::Result<Tensor> {
-            let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
-            Tensor::cat(&[&p(embeddings), &ones], 1)
-        };
-        let emb1_train = if no_grad { None } else { Some(emb1()?) };
+        // `[embeddings, 1]`, built once per call when a table is (re)computed.
+        let mut emb1: Option<Tensor> = None;
         let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
         for (k, dir) in self.directions.iter().enumerate() {
-            let (_, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
+            let (in_mask, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
             let (b_in, b_hh) = self.biases(dir, p)?;
+            let h0 = Tensor::zeros((b, u), dtype, dev)?;
+            let w_hh = p(&dir.recurrent_kernel);
+            if let Some(keep) = in_mask {
+                let (embeddings, kernel, keep) = (p(embeddings), p(&dir.kernel), keep.squeeze(1)?);
+                let input = crate::recurrent::DroppedEmbedding {
+                    ids,
+                    embeddings: &embeddings,
+                    kernel: &kernel,
+                    bias: &b_in,
+                    keep: &keep,
+                };
+                let (m, rd) = (mask.as_ref(), rec_mask.as_ref());
+                let out = match &b_hh {
+                    None => crate::recurrent::lstm_embedded_dropout(
+                        &input,
+                        &w_hh,
+                        (&h0, &h0),
+                        m,
+                        rd,
+                        dir.reverse,
+                    )?,
+                    Some(b_hh) => crate::recurrent::gru_embedded_dropout(
+                        &input,
+                        (&w_hh, b_hh),
+                        &h0,
+                        m,
+                        rd,
+                        dir.reverse,
+                    )?,
+                };
+                outs.push(outputs.select(out, dir.reverse)?);
+                continue;
+            }
+            let mut emb1 = || -> candle_core::Result<Tensor> {
+                if let Some(e1) = &emb1 {
+                    return Ok(e1.clone());
+                }
+                let ones = Tensor::ones((embeddings.dim(0)?, 1), dtype, dev)?;
+                let e1 = Tensor::cat(&[&p(embeddings), &ones], 1)?;
+                emb1 = Some(e1.clone());
+                Ok(e1)
+            };
             // `[embeddings, 1] · [kernel; b_in]`: one GEMM whose backward also gives the bias
             // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
             // strided sum, which costs more than the GEMM).
             let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
-            let table = match &emb1_train {
-                Some(e1) => e1.matmul(&kb)?,
-                None => self.cached_table(k, embeddings, &kb, || emb1()?.matmul(&kb))?,
+            let table = if no_grad {
+                self.cached_table(k, embeddings, &kb, || emb1()?.matmul(&kb))?
+            } else {
+                emb1()?.matmul(&kb)?
             };
-            let h0 = Tensor::zeros((b, u), dtype, dev)?;
-            let w_hh = p(&dir.recurrent_kernel);
             let out = match b_hh {
                 None => crate::recurrent::lstm_embedded(
                     ids,

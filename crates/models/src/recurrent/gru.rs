@@ -22,10 +22,12 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::dropout_projection::DropoutFold;
 use super::kernels::{
     add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split, split_mut, split_opt,
-    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, OpInput, Real,
+    matmul, matmul_sum_k, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split,
+    split_mut, split_opt, step_order, to_vec, transpose, with_slice, zeros, Dims, Mat, MatMut,
+    OpInput, Real,
 };
 
 simd_kernel! {
@@ -197,6 +199,37 @@ pub(crate) fn gru_fused_embedded(
         &aux,
         (b, t, h0.dim(1)?),
         OpInput::Gathered(ids),
+        run,
+    )
+}
+
+/// Fused GRU on token ids under the layer's input dropout: `embeddings (V,E)` is the op's input,
+/// projected inside it with each sequence's dropped features corrected ([`DropoutFold`]), so the
+/// `(B,T,3u)` projection and its gradient never become graph tensors; backward returns
+/// `d embeddings` and `d[kernel; b_in]`. Training only (the whole sequence is returned).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gru_fused_dropped(
+    embeddings: &Tensor,
+    kernel: &Tensor,
+    b_in: &Tensor,
+    fold: DropoutFold,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let (b, t) = fold.batch_steps();
+    let aux = build_aux(embeddings, &[h0], mask, rd)?;
+    let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
+    let run = (mask, rd, reverse, false);
+    apply(
+        embeddings,
+        &w,
+        &aux,
+        (b, t, h0.dim(1)?),
+        OpInput::Dropped(fold),
         run,
     )
 }
@@ -412,6 +445,18 @@ impl GruOp {
                 }
                 return self.fwd(XSource::Projected(x), w, aux);
             }
+            OpInput::Dropped(fold) => {
+                let f = fold.features();
+                if fold.ids().len() != rows
+                    || w.len() != (f + 1 + u + 1) * g
+                    || !x.len().is_multiple_of(f.max(1))
+                {
+                    candle_core::bail!("fused gru: unexpected input sizes");
+                }
+                check_ids("fused gru", fold.ids(), x.len() / f.max(1))?;
+                let xproj = fold.project(x, &w[..(f + 1) * g], g);
+                return self.fwd(XSource::Projected(&xproj), &w[(f + 1) * g..], aux);
+            }
             OpInput::Raw(f) => *f,
         };
         if x.len() != rows * f || w.len() != (f + 1 + u + 1) * g {
@@ -431,9 +476,9 @@ impl GruOp {
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, false)?;
         let t_out = if d.last_only { 1 } else { t };
-        let mut out = vec![T::ZERO; b * t_out * u];
+        let mut out = zeros(b * t_out * u);
         let mut gates = if self.train {
-            vec![T::ZERO; b * t * 4 * u]
+            zeros(b * t * 4 * u)
         } else {
             Vec::new()
         };
@@ -524,8 +569,8 @@ impl GruOp {
         let w_t = transpose(&wb_v[..u * g3], u, g3);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, false)?;
-        let mut dx = vec![T::ZERO; b * t * g3];
-        let mut hin = vec![T::ZERO; b * t * u1];
+        let mut dx = zeros(b * t * g3);
+        let mut hin = zeros(b * t * u1);
         let mut daux = vec![T::ZERO; aux_v.len()];
         with_slice::<T, _>(res, |h_out| {
             with_slice::<T, _>(grad, |dout| {
@@ -569,7 +614,7 @@ impl GruOp {
             rs: 1,
             cs: u1,
         };
-        matmul(
+        matmul_sum_k(
             MatMut {
                 data: &mut dwb,
                 rows: u1,
@@ -577,7 +622,6 @@ impl GruOp {
                 rs: g3,
                 cs: 1,
             },
-            false,
             hin_t,
             Mat {
                 data: &dhi,

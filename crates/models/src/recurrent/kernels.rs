@@ -11,6 +11,8 @@
 //!   AVX2 copy at run time when the CPU has it (the workspace builds for baseline x86-64).
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Storage, Tensor, WithDType};
+
+use super::dropout_projection::DropoutFold;
 use rayon::prelude::*;
 
 /// A float the fused kernels run on (f32 fast path, f64 for exact gradient checks).
@@ -239,6 +241,70 @@ pub(crate) fn matmul<T: Real>(
     }
 }
 
+/// `dst = a · b` for a long inner dimension (the weight gradients, sums over `B·T` or `V` rows
+/// into a small matrix). `gemm` splits its threads over the destination, which for a `(65, 192)`
+/// result leaves the second core mostly idle; here the inner range is cut into one slice per
+/// thread instead, each slice multiplied into its own buffer on one thread, and the buffers added
+/// in order (deterministic for a given thread count).
+pub(crate) fn matmul_sum_k<T: Real>(
+    dst: MatMut<'_, T>,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    threads: usize,
+) {
+    /// Below this many inner-dimension rows per slice, splitting does not pay.
+    const MIN_SLICE: usize = 512;
+    let k = a.cols;
+    let parts = threads.min(k / MIN_SLICE).max(1);
+    if parts == 1 {
+        return matmul(dst, false, a, b, threads);
+    }
+    assert!(
+        a.rows == dst.rows && b.cols == dst.cols && k == b.rows,
+        "matmul shape mismatch"
+    );
+    let (rows, cols) = (dst.rows, dst.cols);
+    let mut partials: Vec<Vec<T>> = (0..parts).map(|_| vec![T::ZERO; rows * cols]).collect();
+    let jobs: Vec<(usize, &mut Vec<T>)> = partials.iter_mut().enumerate().collect();
+    run_chunks(jobs, |(p, buf)| {
+        let (k0, k1) = (k * p / parts, k * (p + 1) / parts);
+        let a_part = Mat {
+            data: &a.data[k0 * a.cs..],
+            cols: k1 - k0,
+            ..a
+        };
+        let b_part = Mat {
+            data: &b.data[k0 * b.rs..],
+            rows: k1 - k0,
+            ..b
+        };
+        matmul(mat_mut(buf, rows, cols), false, a_part, b_part, 1);
+    });
+    for i in 0..rows {
+        for j in 0..cols {
+            let mut acc = T::ZERO;
+            for part in &partials {
+                acc += part[i * cols + j];
+            }
+            dst.data[i * dst.rs + j * dst.cs] = acc;
+        }
+    }
+}
+
+/// `n` zeros. Large buffers (the activations and gradients of a whole batch, tens of MB) are
+/// filled by every rayon thread: the allocator hands back reused heap memory, so a plain
+/// `vec![0; n]` is a single-threaded `memset`, a serial section of the step.
+pub(crate) fn zeros<T: Real>(n: usize) -> Vec<T> {
+    /// Below this many values one thread zeroes the buffer.
+    const PARALLEL_MIN: usize = 1 << 20;
+    if n < PARALLEL_MIN {
+        return vec![T::ZERO; n];
+    }
+    let mut v = Vec::with_capacity(n);
+    v.par_extend(rayon::iter::repeat_n(T::ZERO, n));
+    v
+}
+
 /// Row-major `(rows, cols)` view of a contiguous slice.
 pub(crate) fn mat<T>(data: &[T], rows: usize, cols: usize) -> Mat<'_, T> {
     Mat {
@@ -382,6 +448,21 @@ pub(crate) enum OpInput {
     /// A `(V,G·u)` table of projected embeddings, step `t` of row `b` reading row
     /// `ids[b·T + t]` (`B·T` ids, checked against `V` before the kernels run).
     Gathered(Vec<u32>),
+    /// The embeddings `(V,E)` under the layer's input dropout: the op projects the token ids'
+    /// rows itself ([`DropoutFold::project`]); its weights start with `[kernel (E,G·u);
+    /// bias (1,G·u)]` as for `Raw(E)`, and backward returns `d embeddings` and `d[kernel; bias]`.
+    Dropped(DropoutFold),
+}
+
+impl OpInput {
+    /// `F` when the op owns the input projection (its weights then start with `[kernel; bias]`).
+    pub(crate) fn projection_features(&self) -> Option<usize> {
+        match self {
+            OpInput::Raw(f) => Some(*f),
+            OpInput::Dropped(fold) => Some(fold.features()),
+            OpInput::Projected | OpInput::Gathered(_) => None,
+        }
+    }
 }
 
 /// Runs a fused op built by `make(train)`: with backward (the op keeps its activations) when
@@ -522,10 +603,7 @@ pub(crate) fn fused_op_grads<T: Real>(
 ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
     let dev = w.device();
     let wv = to_vec::<T>(w)?;
-    let proj = match input {
-        OpInput::Raw(f) => Some(*f),
-        OpInput::Projected | OpInput::Gathered(_) => None,
-    };
+    let proj = input.projection_features();
     let off = proj.map_or(0, |f| (f + 1) * g);
     let (dxp, dw_rec, daux) = core(&wv[off..])?;
     let daux = Tensor::from_vec(daux, aux.elem_count(), dev)?;
@@ -548,12 +626,16 @@ pub(crate) fn fused_op_grads<T: Real>(
             daux,
         ));
     };
-    let (mut dw, dx) = with_slice::<T, _>(x, |xs| {
-        project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op())
+    let (mut dw, dx) = with_slice::<T, _>(x, |xs| match input {
+        OpInput::Dropped(fold) => {
+            let (demb, dkb) = fold.project_bwd(xs, &wv[..off], &dxp, g);
+            (dkb, Some(demb))
+        }
+        _ => project_bwd(xs, &wv[..off], &dxp, b * t, (f, g), x.track_op()),
     })?;
     dw.extend_from_slice(&dw_rec);
     let dx = dx
-        .map(|dx| Tensor::from_vec(dx, (b, t, f), dev))
+        .map(|dx| Tensor::from_vec(dx, x.dims(), dev))
         .transpose()?;
     Ok((dx, Tensor::from_vec(dw, w.dims(), dev)?, daux))
 }
@@ -563,7 +645,31 @@ pub(crate) fn fused_op_grads<T: Real>(
 /// the same number of tokens (ids are frequency-ranked, so equal ranges would not balance); each
 /// thread scans all ids and adds its own rows, in row order (deterministic).
 pub(crate) fn scatter_rows<T: Real>(rows: &[T], ids: &[u32], vocab: usize, g: usize) -> Vec<T> {
-    let mut out = vec![T::ZERO; vocab * g];
+    let mut out = zeros(vocab * g);
+    let parts = split_vocab(&mut out, ids, vocab, g);
+    run_chunks(parts, |(lo, hi, part)| {
+        for (r, &id) in ids.iter().enumerate() {
+            let v = id as usize;
+            if (lo..hi).contains(&v) {
+                add_into(
+                    &mut part[(v - lo) * g..(v - lo + 1) * g],
+                    &rows[r * g..(r + 1) * g],
+                );
+            }
+        }
+    });
+    out
+}
+
+/// Cuts `out` `(vocab, g)` into one id range per thread holding about the same number of the
+/// `ids` (ids are frequency-ranked, so equal ranges would not balance): `(first id, end id,
+/// rows)` for threads that each scan all ids and update only their own rows.
+pub(crate) fn split_vocab<'a, T>(
+    out: &'a mut [T],
+    ids: &[u32],
+    vocab: usize,
+    g: usize,
+) -> Vec<(usize, usize, &'a mut [T])> {
     let threads = rayon::current_num_threads().max(1).min(vocab.max(1));
     let mut counts = vec![0usize; vocab];
     for &id in ids {
@@ -580,24 +686,13 @@ pub(crate) fn scatter_rows<T: Real>(rows: &[T], ids: &[u32], vocab: usize, g: us
     }
     bounds.push(vocab);
     let mut parts = Vec::with_capacity(bounds.len() - 1);
-    let mut rest = &mut out[..];
+    let mut rest = out;
     for w in bounds.windows(2) {
         let (part, tail) = rest.split_at_mut((w[1] - w[0]) * g);
         parts.push((w[0], w[1], part));
         rest = tail;
     }
-    run_chunks(parts, |(lo, hi, part)| {
-        for (r, &id) in ids.iter().enumerate() {
-            let v = id as usize;
-            if (lo..hi).contains(&v) {
-                add_into(
-                    &mut part[(v - lo) * g..(v - lo + 1) * g],
-                    &rows[r * g..(r + 1) * g],
-                );
-            }
-        }
-    });
-    out
+    parts
 }
 
 /// Backward of the input projection folded into the ops (`xproj (rows, g) = x (rows, f) · kernel
@@ -620,18 +715,12 @@ pub(crate) fn project_bwd<T: Real>(
         rs: 1,
         cs: f,
     };
-    matmul(
-        mat_mut(dk, f, g),
-        false,
-        x_t,
-        mat(dxp, rows, g),
-        gemm_threads(),
-    );
+    matmul_sum_k(mat_mut(dk, f, g), x_t, mat(dxp, rows, g), gemm_threads());
     for r in 0..rows {
         add_into(db, &dxp[r * g..(r + 1) * g]);
     }
     let dx = want_dx.then(|| {
-        let mut dx = vec![T::ZERO; rows * f];
+        let mut dx = zeros(rows * f);
         let k_t = Mat {
             data: &kb[..f * g],
             rows: g,

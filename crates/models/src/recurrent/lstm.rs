@@ -22,10 +22,12 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::dropout_projection::DropoutFold;
 use super::kernels::{
     add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split, split_mut, split_opt,
-    step_order, to_vec, transpose, with_slice, Dims, Mat, MatMut, OpInput, Real,
+    matmul, matmul_sum_k, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split,
+    split_mut, split_opt, step_order, to_vec, transpose, with_slice, zeros, Dims, Mat, MatMut,
+    OpInput, Real,
 };
 
 simd_kernel! {
@@ -194,6 +196,35 @@ pub(crate) fn lstm_fused_embedded(
         &aux,
         (b, t, h0.dim(1)?),
         OpInput::Gathered(ids),
+        run,
+    )
+}
+
+/// Fused LSTM on token ids under the layer's input dropout (see `gru::gru_fused_dropped`):
+/// `embeddings (V,E)` is the op's input, `[kernel; bias]` starts its weights.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_fused_dropped(
+    embeddings: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    fold: DropoutFold,
+    w_hh: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    mask: Option<&Tensor>,
+    rd: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let (b, t) = fold.batch_steps();
+    let aux = build_aux(embeddings, &[h0, c0], mask, rd)?;
+    let w = Tensor::cat(&[kernel, &bias.unsqueeze(0)?, w_hh], 0)?;
+    let run = (mask, rd, reverse, false);
+    apply(
+        embeddings,
+        &w,
+        &aux,
+        (b, t, h0.dim(1)?),
+        OpInput::Dropped(fold),
         run,
     )
 }
@@ -419,6 +450,18 @@ impl LstmOp {
                 }
                 return self.fwd(XSource::Projected(x), w, aux);
             }
+            OpInput::Dropped(fold) => {
+                let f = fold.features();
+                if fold.ids().len() != rows
+                    || w.len() != (f + 1 + u) * g
+                    || !x.len().is_multiple_of(f.max(1))
+                {
+                    candle_core::bail!("fused lstm: unexpected input sizes");
+                }
+                check_ids("fused lstm", fold.ids(), x.len() / f.max(1))?;
+                let xproj = fold.project(x, &w[..(f + 1) * g], g);
+                return self.fwd(XSource::Projected(&xproj), &w[(f + 1) * g..], aux);
+            }
             OpInput::Raw(f) => *f,
         };
         if x.len() != rows * f || w.len() != (f + 1 + u) * g {
@@ -442,9 +485,9 @@ impl LstmOp {
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, true)?;
         let t_out = if d.last_only { 1 } else { t };
-        let mut out = vec![T::ZERO; b * t_out * u];
+        let mut out = zeros(b * t_out * u);
         let (mut c_all, mut gates) = if self.train {
-            (vec![T::ZERO; b * t * u], vec![T::ZERO; b * t * 4 * u])
+            (zeros(b * t * u), zeros(b * t * 4 * u))
         } else {
             (Vec::new(), Vec::new())
         };
@@ -549,7 +592,7 @@ impl LstmOp {
         let w_t = transpose(&w[..u * g4], u, g4);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, true)?;
-        let mut hin = vec![T::ZERO; b * t * u];
+        let mut hin = zeros(b * t * u);
         let mut daux = vec![T::ZERO; aux_v.len()];
         with_slice::<T, _>(res, |h_out| {
             with_slice::<T, _>(grad, |dout| {
@@ -601,7 +644,7 @@ impl LstmOp {
             rs: 1,
             cs: u,
         };
-        matmul(
+        matmul_sum_k(
             MatMut {
                 data: &mut dw,
                 rows: u,
@@ -609,7 +652,6 @@ impl LstmOp {
                 rs: g4,
                 cs: 1,
             },
-            false,
             hin_t,
             mat(&dx, b * t, g4),
             gemm_threads(),

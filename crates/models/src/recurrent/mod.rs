@@ -18,7 +18,7 @@
 //! outputs the carried `h`. Output position `t` is input position `t`.
 //!
 //! Two implementations:
-//! - [`reference`]: one small chain of candle ops per step under autograd (ground truth; used on
+//! - [`reference`](mod@reference): one small chain of candle ops per step under autograd (ground truth; used on
 //!   CUDA/Metal, for dtypes other than f32/f64, and when [`set_fused_enabled`]`(false)`).
 //! - fused CPU custom ops (`lstm.rs`, `gru.rs`): one `(B,u)·(u,G·u)` GEMM per step plus one fused
 //!   pass for gates and state, batch rows split across rayon threads; backward is BPTT with fused
@@ -35,7 +35,10 @@
 //! graph tensor. The recurrent layer uses these; [`no_grad`] makes it run on detached weights.
 //! [`lstm_embedded`] / [`gru_embedded`] take token ids and a `(V,G·u)` table of projected
 //! embedding rows instead (the layer's fold of the embedding into its projection). All four
-//! return every step or only the final state ([`Outputs`]).
+//! return every step or only the final state ([`Outputs`]). Under the layer's input dropout,
+//! [`embedded_dropout_projection`] keeps the fold: it projects the vocabulary once and corrects
+//! each sequence for the features its keep mask drops (the layer runs the same computation
+//! inside the fused op).
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
@@ -50,6 +53,7 @@
 //! # Ok::<(), candle_core::Error>(())
 //! ```
 
+mod dropout_projection;
 mod gru;
 pub(crate) mod kernels;
 mod lstm;
@@ -115,7 +119,7 @@ fn use_fused(xproj: &Tensor) -> bool {
 /// `xproj = x @ kernel + bias` (gate order i, f, c, o), `w_hh` the `(u,4u)` recurrent kernel,
 /// `h0`/`c0` `(B,u)` initial states, `mask` `(B,T)` (1 real, 0 padding), `rec_dropout` a `(B,u)`
 /// mask already scaled by `1/(1-p)` applied to `h` before the recurrent product, `reverse` to
-/// visit steps from the end. Fused CPU kernel for f32/f64 on the CPU, [`reference`] otherwise.
+/// visit steps from the end. Fused CPU kernel for f32/f64 on the CPU, [`reference`](mod@reference) otherwise.
 pub fn lstm_sequence(
     xproj: &Tensor,
     w_hh: &Tensor,
@@ -220,7 +224,7 @@ pub enum Outputs {
 
 impl Outputs {
     /// `out` `(B,T',u)` as this selection (`T' = 1` when the op already kept the final state).
-    fn select(self, out: Tensor, reverse: bool) -> Result<Tensor> {
+    pub(crate) fn select(self, out: Tensor, reverse: bool) -> Result<Tensor> {
         match self {
             Outputs::Sequence => Ok(out),
             Outputs::Final => {
@@ -415,6 +419,206 @@ pub fn gru_embedded(
         gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)?
     };
     outputs.select(out, reverse)
+}
+
+/// The projected input of a recurrent layer directly above an embedding, under the layer's input
+/// dropout: `(embeddings[ids] ⊙ keep[b]) · kernel + bias` as `(B,T,G)`, for `ids` `(B,T)` u32,
+/// `embeddings` `(V,E)`, `kernel` `(E,G)`, `bias` `(G)` and `keep` `(B,E)` the rows' scaled keep
+/// masks (every entry 0 or one common scale `1/(1−p)`: one mask per sequence, fixed across time,
+/// as Keras's `dropout` draws it). Feed the result to [`lstm_sequence`] or [`gru_sequence`].
+///
+/// On the fused path the vocabulary is projected once and each sequence is corrected for the
+/// features it drops (`s·e·K − s·e[D_b]·K[D_b]`): about `V + p·B·T` projected rows instead of
+/// `B·T`, in forward and in both gradient GEMMs, and the masked `(B,T,E)` input is never built.
+/// Elsewhere the rows are gathered, masked and projected. An id `≥ V` is an error, and so is a
+/// `keep` with two different non-zero values.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use textrnn_models::recurrent::embedded_dropout_projection;
+/// let dev = Device::Cpu;
+/// let emb = Tensor::new(&[[1f32, 2.], [3., 4.], [5., 6.]], &dev)?;
+/// let kernel = Tensor::new(&[[1f32, 0., 1.], [0., 1., 1.]], &dev)?;
+/// let bias = Tensor::new(&[0f32, 0., 10.], &dev)?;
+/// let ids = Tensor::new(&[[2u32, 0]], &dev)?;
+/// let keep = Tensor::new(&[[0f32, 2.]], &dev)?; // drop feature 0, scale the rest by 1/(1-0.5)
+/// let x = embedded_dropout_projection(&ids, &emb, &kernel, &bias, &keep)?;
+/// assert_eq!(x.to_vec3::<f32>()?, [[[0., 12., 22.], [0., 4., 14.]]]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn embedded_dropout_projection(
+    ids: &Tensor,
+    embeddings: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    keep: &Tensor,
+) -> Result<Tensor> {
+    let input = DroppedEmbedding {
+        ids,
+        embeddings,
+        kernel,
+        bias,
+        keep,
+    };
+    input.project()
+}
+
+/// Token ids under an embedding with a recurrent layer's input projection and the rows' keep
+/// masks: the arguments of [`embedded_dropout_projection`], for the fused recurrences that run
+/// that projection inside their own op ([`lstm_embedded_dropout`], [`gru_embedded_dropout`]).
+pub(crate) struct DroppedEmbedding<'a> {
+    pub ids: &'a Tensor,
+    pub embeddings: &'a Tensor,
+    pub kernel: &'a Tensor,
+    pub bias: &'a Tensor,
+    pub keep: &'a Tensor,
+}
+
+impl DroppedEmbedding<'_> {
+    /// [`embedded_dropout_projection`] as a graph tensor `(B,T,G)`.
+    fn project(&self) -> Result<Tensor> {
+        let what = "embedded_dropout_projection";
+        let (b, t, e) = self.check(what)?;
+        if !use_fused(self.embeddings) {
+            checked_ids(what, self.ids, self.embeddings)?;
+            let x = self
+                .embeddings
+                .index_select(&self.ids.flatten_all()?, 0)?
+                .reshape((b, t, e))?
+                .broadcast_mul(&self.keep.unsqueeze(1)?)?;
+            return project_unfused(&x, self.kernel, self.bias);
+        }
+        let kb = Tensor::cat(&[self.kernel, &self.bias.unsqueeze(0)?], 0)?;
+        dropout_projection::DropoutProjectionOp(self.fold(what)?).apply(self.embeddings, &kb)
+    }
+
+    /// Checks shapes and dtypes; returns `(B, T, E)`.
+    fn check(&self, what: &str) -> Result<(usize, usize, usize)> {
+        let (b, t) = match self.ids.dims() {
+            &[b, t] if self.ids.dtype() == DType::U32 => (b, t),
+            d => candle_core::bail!(
+                "{what}: ids must be (batch, steps) u32, got {d:?} {:?}",
+                self.ids.dtype()
+            ),
+        };
+        let e = match self.embeddings.dims() {
+            &[_, e] => e,
+            d => candle_core::bail!("{what}: embeddings must be (vocabulary, features), got {d:?}"),
+        };
+        let g = match self.kernel.dims() {
+            &[ke, g] if ke == e => g,
+            d => candle_core::bail!("{what}: kernel has shape {d:?}, expected [{e}, G]"),
+        };
+        if self.bias.dims() != [g] {
+            candle_core::bail!(
+                "{what}: bias has shape {:?}, expected [{g}]",
+                self.bias.dims()
+            );
+        }
+        if self.keep.dims() != [b, e] {
+            candle_core::bail!(
+                "{what}: keep has shape {:?}, expected [{b}, {e}]",
+                self.keep.dims()
+            );
+        }
+        for (name, w) in [
+            ("kernel", self.kernel),
+            ("bias", self.bias),
+            ("keep", self.keep),
+        ] {
+            if w.dtype() != self.embeddings.dtype() {
+                candle_core::bail!(
+                    "{what}: {name} is {:?} but embeddings are {:?}",
+                    w.dtype(),
+                    self.embeddings.dtype()
+                );
+            }
+        }
+        Ok((b, t, e))
+    }
+
+    /// The checked ids and the keep masks as dropped-feature lists (after [`Self::check`]).
+    fn fold(&self, what: &str) -> Result<dropout_projection::DropoutFold> {
+        let ids = checked_ids(what, self.ids, self.embeddings)?;
+        let (b, t) = self.ids.dims2()?;
+        dropout_projection::DropoutFold::new(what, ids, (b, t), self.keep)
+    }
+
+    /// A zero-stride `(B,T,G)` stand-in for [`check_shapes`].
+    fn stand_in(&self, (b, t): (usize, usize)) -> Result<Tensor> {
+        Tensor::zeros(1, self.embeddings.dtype(), self.embeddings.device())?.broadcast_as((
+            b,
+            t,
+            self.kernel.dim(1)?,
+        ))
+    }
+}
+
+/// [`lstm_sequence`] on [`embedded_dropout_projection`]`(input)`, the projection inside the fused
+/// op on the CPU (its `(B,T,4u)` result and gradient stay buffers of the op); whole sequence.
+pub(crate) fn lstm_embedded_dropout(
+    input: &DroppedEmbedding<'_>,
+    w_hh: &Tensor,
+    (h0, c0): (&Tensor, &Tensor),
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "lstm_embedded_dropout";
+    let (b, t, _) = input.check(what)?;
+    if !use_fused(input.embeddings) {
+        let xproj = input.project()?;
+        return lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse);
+    }
+    let stand_in = input.stand_in((b, t))?;
+    check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
+    let fold = input.fold(what)?;
+    lstm::lstm_fused_dropped(
+        input.embeddings,
+        input.kernel,
+        input.bias,
+        fold,
+        w_hh,
+        h0,
+        c0,
+        mask,
+        rec_dropout,
+        reverse,
+    )
+}
+
+/// [`gru_sequence`] on [`embedded_dropout_projection`]`(input)` (see [`lstm_embedded_dropout`]);
+/// `input.bias` is the GRU's input bias `b_in`.
+pub(crate) fn gru_embedded_dropout(
+    input: &DroppedEmbedding<'_>,
+    (w_hh, b_hh): (&Tensor, &Tensor),
+    h0: &Tensor,
+    mask: Option<&Tensor>,
+    rec_dropout: Option<&Tensor>,
+    reverse: bool,
+) -> Result<Tensor> {
+    let what = "gru_embedded_dropout";
+    let (b, t, _) = input.check(what)?;
+    if !use_fused(input.embeddings) {
+        let xproj = input.project()?;
+        return gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse);
+    }
+    let stand_in = input.stand_in((b, t))?;
+    check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
+    check_b_hh(what, b_hh, h0, input.embeddings)?;
+    let fold = input.fold(what)?;
+    gru::gru_fused_dropped(
+        input.embeddings,
+        input.kernel,
+        input.bias,
+        fold,
+        w_hh,
+        b_hh,
+        h0,
+        mask,
+        rec_dropout,
+        reverse,
+    )
 }
 
 /// Checks `ids` `(B,T)` u32 and `table` `(V, G·u)`; returns a broadcast stand-in for the

@@ -553,3 +553,48 @@ fn recurrent_projected_matches_reference() -> Result<()> {
     }
     Ok(())
 }
+
+/// The weight-gradient GEMM with its inner dimension split over threads equals the plain GEMM,
+/// on the strided views the ops use (a transposed `(k, m)` matrix, rows of `b` with a stride wider
+/// than their width), and large buffers from `zeros` are zero.
+#[test]
+fn recurrent_split_inner_dimension_matmul_matches_plain() {
+    use super::kernels::{matmul, matmul_sum_k, zeros, Mat, MatMut};
+    let (m, n, k, b_stride) = (5, 7, 3001, 9);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let a = uniform(&mut rng, k * m, 1.0);
+    let b = uniform(&mut rng, k * b_stride, 1.0);
+    let a_t = Mat {
+        data: &a,
+        rows: m,
+        cols: k,
+        rs: 1,
+        cs: m,
+    };
+    let b_v = Mat {
+        data: &b,
+        rows: k,
+        cols: n,
+        rs: b_stride,
+        cs: 1,
+    };
+    let mut want = vec![0.0; m * n];
+    fn view(data: &mut [f64], (rows, cols): (usize, usize)) -> MatMut<'_, f64> {
+        MatMut {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    matmul(view(&mut want, (m, n)), false, a_t, b_v, 1);
+    for threads in [1, 2, 3] {
+        let mut got = vec![f64::NAN; m * n];
+        matmul_sum_k(view(&mut got, (m, n)), a_t, b_v, threads);
+        let err = rel_err(&got, &want);
+        assert!(err < 1e-12, "{threads} threads: relative error {err}");
+    }
+    let z: Vec<f32> = zeros(3 << 20);
+    assert!(z.len() == 3 << 20 && z.iter().all(|&x| x == 0.0));
+}
