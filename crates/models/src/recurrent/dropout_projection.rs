@@ -5,7 +5,8 @@
 //!
 //! With `D_b` the features row `b` drops, `(e ⊙ keep_b)·K = s·e·K − s·e[D_b]·K[D_b]`, so the op
 //! (a candle `CustomOp2` on `embeddings (V,E)` and `[kernel; bias] (E+1,G)`):
-//! 1. projects the vocabulary once, `table = s·embeddings·K + bias` `(V,G)`;
+//! 1. projects the vocabulary once, `table = s·embeddings·K + bias` `(V,G)` (only the rows of
+//!    ids the batch uses);
 //! 2. per batch row, copies `table[ids[b,t]]` for every step and subtracts the correction
 //!    `s·A_b·K[D_b]`, `A_b = embeddings[ids_b][:, D_b]` `(T,|D_b|)`: one small GEMM per row, a
 //!    fraction `p` of the unfolded projection's work.
@@ -27,11 +28,16 @@ use super::kernels::{
 };
 
 /// The projection's data besides the weights: token ids, the dropped features of each batch row
-/// and the keep scale `s`.
+/// and the keep scale `s`. Only the vocabulary rows the batch uses are projected: `used` lists
+/// them (ascending) and `local` holds each token's index into that list.
 #[derive(Debug)]
 pub(crate) struct DropoutFold {
     /// `B·T` ids, row-major, each `< V` (checked before the op runs).
     ids: Vec<u32>,
+    /// The distinct ids of the batch, ascending.
+    used: Vec<u32>,
+    /// `B·T` indices into `used`.
+    local: Vec<u32>,
     b: usize,
     t: usize,
     /// `E`, the embedding width.
@@ -65,8 +71,23 @@ impl DropoutFold {
             .chunks(e.max(1))
             .map(|row| (0..e).filter(|&j| row[j] == 0.0).collect())
             .collect();
+        let end = ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0);
+        let mut slot = vec![u32::MAX; end];
+        for &id in &ids {
+            slot[id as usize] = 0;
+        }
+        let mut used = Vec::new();
+        for (id, s) in slot.iter_mut().enumerate() {
+            if *s == 0 {
+                *s = used.len() as u32;
+                used.push(id as u32);
+            }
+        }
+        let local = ids.iter().map(|&id| slot[id as usize]).collect();
         Ok(Self {
             ids,
+            used,
+            local,
             b,
             t,
             features: e,
@@ -94,14 +115,15 @@ impl DropoutFold {
     pub(crate) fn project<T: Real>(&self, emb: &[T], kb: &[T], g: usize) -> Vec<T> {
         let (b, t) = (self.b, self.t);
         let e = kb.len() / g - 1;
-        let v = emb.len() / e.max(1);
         let s = T::from_f64(self.scale);
         let (k, bias) = kb.split_at(e * g);
+        let emb = self.used_rows(emb, e);
+        let v = self.used.len();
         let mut table = zeros(v * g);
         matmul(
             mat_mut(&mut table, v, g),
             false,
-            mat(emb, v, e),
+            mat(&emb, v, e),
             mat(k, e, g),
             gemm_threads(),
         );
@@ -121,7 +143,7 @@ impl DropoutFold {
             let (mut a, mut kd) = (Vec::new(), Vec::new());
             for (r, out) in out.chunks_mut((t * g).max(1)).enumerate() {
                 let row = first + r;
-                let ids = &self.ids[row * t..(row + 1) * t];
+                let ids = &self.local[row * t..(row + 1) * t];
                 for (o, &id) in out.chunks_mut(g.max(1)).zip(ids) {
                     let id = id as usize;
                     o.copy_from_slice(&table[id * g..(id + 1) * g]);
@@ -130,7 +152,7 @@ impl DropoutFold {
                 if dropped.is_empty() {
                     continue;
                 }
-                gather_dropped(emb, e, ids, dropped, &mut a);
+                gather_dropped(&emb, e, ids, dropped, &mut a);
                 // `−s·K[D_b]`, so the GEMM accumulates the subtraction.
                 kd.clear();
                 for &j in dropped {
@@ -153,11 +175,13 @@ impl DropoutFold {
     ) -> (Vec<T>, Vec<T>) {
         let t = self.t;
         let e = kb.len() / g - 1;
-        let v = emb.len() / e.max(1);
+        let vocab = emb.len() / e.max(1);
         let s = T::from_f64(self.scale);
         let k = &kb[..e * g];
-        let dtable = scatter_rows(dx, &self.ids, v, g);
-        let (mut dkb, demb) = project_bwd(emb, kb, &dtable, v, (e, g), true);
+        let emb = self.used_rows(emb, e);
+        let v = self.used.len();
+        let dtable = scatter_rows(dx, &self.local, v, g);
+        let (mut dkb, demb) = project_bwd(&emb, kb, &dtable, v, (e, g), true);
         let mut demb = demb.unwrap_or_default();
         for x in dkb[..e * g].iter_mut().chain(demb.iter_mut()) {
             *x = s * *x;
@@ -184,8 +208,8 @@ impl DropoutFold {
                 let nd = dropped.len();
                 let mut da = vec![T::ZERO; t * nd];
                 if nd > 0 {
-                    let ids = &self.ids[row * t..(row + 1) * t];
-                    gather_dropped(emb, e, ids, dropped, &mut a);
+                    let ids = &self.local[row * t..(row + 1) * t];
+                    gather_dropped(&emb, e, ids, dropped, &mut a);
                     // dK[D_b] −= s·A_bᵀ·dX_b
                     tmp.clear();
                     tmp.resize(nd * g, T::ZERO);
@@ -227,11 +251,11 @@ impl DropoutFold {
             das.extend(dembs);
         }
         // The embedding corrections, each thread adding those of its own id range, rows in order.
-        let ranges = split_vocab(&mut demb, &self.ids, v, e);
+        let ranges = split_vocab(&mut demb, &self.local, v, e);
         run_chunks(ranges, |(lo, hi, part)| {
             for (row, da) in das.iter().enumerate() {
                 let dropped = &self.dropped[row];
-                let ids = &self.ids[row * t..(row + 1) * t];
+                let ids = &self.local[row * t..(row + 1) * t];
                 for (&id, da) in ids.iter().zip(da.chunks(dropped.len().max(1))) {
                     let id = id as usize;
                     if (lo..hi).contains(&id) {
@@ -243,7 +267,21 @@ impl DropoutFold {
                 }
             }
         });
-        (demb, dkb)
+        // Back to the whole vocabulary: unused rows get no gradient.
+        let mut full = zeros(vocab * e);
+        for (&id, row) in self.used.iter().zip(demb.chunks(e.max(1))) {
+            full[id as usize * e..(id as usize + 1) * e].copy_from_slice(row);
+        }
+        (full, dkb)
+    }
+
+    /// The embedding rows of the ids the batch uses, `(|used|, E)` row-major.
+    fn used_rows<T: Real>(&self, emb: &[T], e: usize) -> Vec<T> {
+        let mut rows = Vec::with_capacity(self.used.len() * e);
+        for &id in &self.used {
+            rows.extend_from_slice(&emb[id as usize * e..(id as usize + 1) * e]);
+        }
+        rows
     }
 }
 
