@@ -36,9 +36,11 @@ def timeit(step, budget, min_iters):
 
 
 def run(measure):
-    """Parses `--only a,b` and `--quick`, then times and prints every selected case's steps."""
+    """Parses `--only a,b`, `--mode train|infer` and `--quick`, then times and prints every
+    selected case's steps."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
+    ap.add_argument("--mode", default="", choices=["", "train", "infer"])
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     only = [o for o in args.only.split(",") if o]
@@ -47,6 +49,8 @@ def run(measure):
         if only and name not in only:
             continue
         for mode, step in measure(name, c):
+            if args.mode and mode != args.mode:
+                continue
             secs = timeit(step, budget, min_iters)
             print(json.dumps({"case": name, "mode": mode, "samples_per_s": c["batch"] / secs,
                               "ms_per_batch": secs * 1e3}), flush=True)

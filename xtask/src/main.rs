@@ -55,6 +55,10 @@ enum Command {
         /// Only shapes whose name contains one of these.
         #[arg(long)]
         only: Vec<String>,
+        /// Measure ours, PyTorch and Keras case by case this many times and report each one's
+        /// best (a shared machine's noise only slows runs down).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        rounds: u32,
     },
 }
 
@@ -89,11 +93,13 @@ fn main() -> ExitCode {
             vs_keras,
             quick,
             only,
+            rounds,
         } => bench::run(bench::BenchOpts {
             vs_torch,
             vs_keras,
             quick,
             only,
+            rounds: rounds as usize,
         }),
     };
     match result {
