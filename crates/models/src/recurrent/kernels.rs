@@ -11,9 +11,9 @@
 //!   AVX2 copy at run time when the CPU has it (the workspace builds for baseline x86-64).
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Storage, Tensor, WithDType};
+use rayon::prelude::*;
 
 use super::dropout_projection::DropoutFold;
-use rayon::prelude::*;
 
 /// A float the fused kernels run on (f32 fast path, f64 for exact gradient checks).
 pub(crate) trait Real: WithDType {

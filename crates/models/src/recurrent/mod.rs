@@ -506,8 +506,8 @@ impl DroppedEmbedding<'_> {
             d => candle_core::bail!("{what}: embeddings must be (vocabulary, features), got {d:?}"),
         };
         let g = match self.kernel.dims() {
-            &[ke, g] if ke == e => g,
-            d => candle_core::bail!("{what}: kernel has shape {d:?}, expected [{e}, G]"),
+            &[ke, g] if ke == e && g > 0 => g,
+            d => candle_core::bail!("{what}: kernel has shape {d:?}, expected [{e}, G], G > 0"),
         };
         if self.bias.dims() != [g] {
             candle_core::bail!(
