@@ -27,7 +27,7 @@ use super::kernels::{
     add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
     matmul, matmul_sum_k, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split,
     split_mut, split_opt, step_order, to_vec, transpose, with_slice, zeros, Dims, Mat, MatMut,
-    OpInput, Real,
+    OpInput, Real, Run,
 };
 
 simd_kernel! {
@@ -169,10 +169,16 @@ pub(crate) fn gru_fused_projected(
     final_only: bool,
 ) -> Result<Tensor> {
     let (b, t, f) = x.dims3()?;
-    let aux = build_aux(x, &[h0], mask, rd)?;
-    let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
     let run = (mask, rd, reverse, final_only);
-    apply(x, &w, &aux, (b, t, h0.dim(1)?), OpInput::Raw(f), run)
+    apply_projecting(
+        x,
+        (kernel, b_in),
+        (w_hh, b_hh),
+        h0,
+        (b, t),
+        OpInput::Raw(f),
+        run,
+    )
 }
 
 /// Fused GRU on token ids (see `lstm::lstm_fused_embedded`): `table (V,3u)` holds
@@ -220,18 +226,26 @@ pub(crate) fn gru_fused_dropped(
     rd: Option<&Tensor>,
     reverse: bool,
 ) -> Result<Tensor> {
-    let (b, t) = fold.batch_steps();
-    let aux = build_aux(embeddings, &[h0], mask, rd)?;
-    let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
+    let bt = fold.batch_steps();
     let run = (mask, rd, reverse, false);
-    apply(
-        embeddings,
-        &w,
-        &aux,
-        (b, t, h0.dim(1)?),
-        OpInput::Dropped(fold),
-        run,
-    )
+    let input = OpInput::Dropped(fold);
+    apply_projecting(embeddings, (kernel, b_in), (w_hh, b_hh), h0, bt, input, run)
+}
+
+/// The op with the input projection inside it (`x` as `input` describes it): its weights are
+/// `[kernel; b_in; w_hh; b_hh]`.
+fn apply_projecting(
+    x: &Tensor,
+    (kernel, b_in): (&Tensor, &Tensor),
+    (w_hh, b_hh): (&Tensor, &Tensor),
+    h0: &Tensor,
+    (b, t): (usize, usize),
+    input: OpInput,
+    run: Run<'_>,
+) -> Result<Tensor> {
+    let aux = build_aux(x, &[h0], run.0, run.1)?;
+    let w = Tensor::cat(&[kernel, &b_in.unsqueeze(0)?, w_hh, &b_hh.unsqueeze(0)?], 0)?;
+    apply(x, &w, &aux, (b, t, h0.dim(1)?), input, run)
 }
 
 fn apply(
@@ -240,7 +254,7 @@ fn apply(
     aux: &Tensor,
     btu: (usize, usize, usize),
     input: OpInput,
-    (mask, rd, reverse, final_only): (Option<&Tensor>, Option<&Tensor>, bool, bool),
+    (mask, rd, reverse, final_only): Run<'_>,
 ) -> Result<Tensor> {
     run_op(x, w, aux, |train| GruOp {
         dims: Dims::new(btu, (mask, rd), reverse, final_only && !train),

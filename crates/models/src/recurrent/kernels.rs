@@ -483,6 +483,9 @@ pub(crate) fn run_op<C: CustomOp3 + Send + Sync + 'static>(
     }
 }
 
+/// How a fused op runs: `(mask, rec_dropout, reverse, final_only)`.
+pub(crate) type Run<'a> = (Option<&'a Tensor>, Option<&'a Tensor>, bool, bool);
+
 /// Sizes and flags shared by forward and backward.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dims {
