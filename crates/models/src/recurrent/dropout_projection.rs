@@ -27,14 +27,12 @@ use super::kernels::{
     scatter_rows, split_vocab, with_slice, zeros, Mat, Real,
 };
 
-/// The projection's data besides the weights: token ids, the dropped features of each batch row
-/// and the keep scale `s`. Only the vocabulary rows the batch uses are projected: `used` lists
-/// them (ascending) and `local` holds each token's index into that list.
+/// The projection's data besides the weights: the batch's token ids, the dropped features of each
+/// batch row and the keep scale `s`. Only the vocabulary rows the batch uses are projected: `used`
+/// lists them (ascending) and `local` holds each token's index into that list.
 #[derive(Debug)]
 pub(crate) struct DropoutFold {
-    /// `B·T` ids, row-major, each `< V` (checked before the op runs).
-    ids: Vec<u32>,
-    /// The distinct ids of the batch, ascending.
+    /// The distinct ids of the batch, ascending (each `< V`, checked before the op runs).
     used: Vec<u32>,
     /// `B·T` indices into `used`.
     local: Vec<u32>,
@@ -52,7 +50,7 @@ impl DropoutFold {
     /// masks: every entry 0 or one common scale (an error otherwise).
     pub(crate) fn new(
         what: &str,
-        ids: Vec<u32>,
+        ids: &[u32],
         (b, t): (usize, usize),
         keep: &Tensor,
     ) -> Result<Self> {
@@ -73,7 +71,7 @@ impl DropoutFold {
             .collect();
         let end = ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0);
         let mut slot = vec![u32::MAX; end];
-        for &id in &ids {
+        for &id in ids {
             slot[id as usize] = 0;
         }
         let mut used = Vec::new();
@@ -85,7 +83,6 @@ impl DropoutFold {
         }
         let local = ids.iter().map(|&id| slot[id as usize]).collect();
         Ok(Self {
-            ids,
             used,
             local,
             b,
@@ -106,9 +103,14 @@ impl DropoutFold {
         (self.b, self.t)
     }
 
-    /// The `B·T` token ids.
-    pub(crate) fn ids(&self) -> &[u32] {
-        &self.ids
+    /// The distinct token ids of the batch, ascending.
+    pub(crate) fn used(&self) -> &[u32] {
+        &self.used
+    }
+
+    /// `B·T`, the number of tokens.
+    pub(crate) fn tokens(&self) -> usize {
+        self.local.len()
     }
 
     /// `xproj` `(B·T·G)` from `emb (V·E)` and `kb = [kernel; bias] ((E+1)·G)`.
@@ -154,10 +156,7 @@ impl DropoutFold {
                 }
                 gather_dropped(&emb, e, ids, dropped, &mut a);
                 // `−s·K[D_b]`, so the GEMM accumulates the subtraction.
-                kd.clear();
-                for &j in dropped {
-                    kd.extend(k[j * g..(j + 1) * g].iter().map(|&x| T::ZERO - s * x));
-                }
+                neg_scaled_rows(k, g, dropped, s, &mut kd);
                 let nd = dropped.len();
                 matmul(mat_mut(out, t, g), true, mat(&a, t, nd), mat(&kd, nd, g), 1);
             }
@@ -227,10 +226,7 @@ impl DropoutFold {
                         }
                     }
                     // dA_b = −s·dX_b·K[D_b]ᵀ
-                    kd.clear();
-                    for &j in dropped {
-                        kd.extend(k[j * g..(j + 1) * g].iter().map(|&x| T::ZERO - s * x));
-                    }
+                    neg_scaled_rows(k, g, dropped, s, &mut kd);
                     let kd_t = Mat {
                         data: &kd,
                         rows: g,
@@ -282,6 +278,15 @@ impl DropoutFold {
             rows.extend_from_slice(&emb[id as usize * e..(id as usize + 1) * e]);
         }
         rows
+    }
+}
+
+/// `kd = −s·k[dropped]` `(|dropped|, g)`: the kernel rows of the dropped features, negated and
+/// scaled.
+fn neg_scaled_rows<T: Real>(k: &[T], g: usize, dropped: &[usize], s: T, kd: &mut Vec<T>) {
+    kd.clear();
+    for &j in dropped {
+        kd.extend(k[j * g..(j + 1) * g].iter().map(|&x| T::ZERO - s * x));
     }
 }
 

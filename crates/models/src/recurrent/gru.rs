@@ -461,13 +461,13 @@ impl GruOp {
             }
             OpInput::Dropped(fold) => {
                 let f = fold.features();
-                if fold.ids().len() != rows
+                if fold.tokens() != rows
                     || w.len() != (f + 1 + u + 1) * g
                     || !x.len().is_multiple_of(f.max(1))
                 {
                     candle_core::bail!("fused gru: unexpected input sizes");
                 }
-                check_ids("fused gru", fold.ids(), x.len() / f.max(1))?;
+                check_ids("fused gru", fold.used(), x.len() / f.max(1))?;
                 let xproj = fold.project(x, &w[..(f + 1) * g], g);
                 return self.fwd(XSource::Projected(&xproj), &w[(f + 1) * g..], aux);
             }

@@ -198,7 +198,7 @@ fn check_projection(
             candle_core::bail!("{what}: {name} is {:?} but x is {:?}", w.dtype(), x.dtype());
         }
     }
-    Tensor::zeros(1, x.dtype(), x.device())?.broadcast_as((b, t, g))
+    stand_in(x, (b, t, g))
 }
 
 /// `[x, 1] · [kernel; bias]` as `(B,T,G·u)`: the bias gradient comes out of the matmul backward
@@ -478,13 +478,9 @@ impl DroppedEmbedding<'_> {
     /// [`embedded_dropout_projection`] as a graph tensor `(B,T,G)`.
     fn project(&self) -> Result<Tensor> {
         let what = "embedded_dropout_projection";
-        let (b, t, e) = self.check(what)?;
+        self.check(what)?;
         if !use_fused(self.embeddings) {
-            checked_ids(what, self.ids, self.embeddings)?;
-            let x = self
-                .embeddings
-                .index_select(&self.ids.flatten_all()?, 0)?
-                .reshape((b, t, e))?
+            let x = gather_rows(what, self.ids, self.embeddings)?
                 .broadcast_mul(&self.keep.unsqueeze(1)?)?;
             return project_unfused(&x, self.kernel, self.bias);
         }
@@ -492,15 +488,10 @@ impl DroppedEmbedding<'_> {
         dropout_projection::DropoutProjectionOp(self.fold(what)?).apply(self.embeddings, &kb)
     }
 
-    /// Checks shapes and dtypes; returns `(B, T, E)`.
-    fn check(&self, what: &str) -> Result<(usize, usize, usize)> {
-        let (b, t) = match self.ids.dims() {
-            &[b, t] if self.ids.dtype() == DType::U32 => (b, t),
-            d => candle_core::bail!(
-                "{what}: ids must be (batch, steps) u32, got {d:?} {:?}",
-                self.ids.dtype()
-            ),
-        };
+    /// Checks shapes and dtypes; returns a zero-stride `(B,T,G)` stand-in for the projection (for
+    /// [`check_shapes`]).
+    fn check(&self, what: &str) -> Result<Tensor> {
+        let (b, t) = ids_dims(what, self.ids)?;
         let e = match self.embeddings.dims() {
             &[_, e] => e,
             d => candle_core::bail!("{what}: embeddings must be (vocabulary, features), got {d:?}"),
@@ -534,23 +525,14 @@ impl DroppedEmbedding<'_> {
                 );
             }
         }
-        Ok((b, t, e))
+        stand_in(self.embeddings, (b, t, g))
     }
 
     /// The checked ids and the keep masks as dropped-feature lists (after [`Self::check`]).
     fn fold(&self, what: &str) -> Result<dropout_projection::DropoutFold> {
         let ids = checked_ids(what, self.ids, self.embeddings)?;
         let (b, t) = self.ids.dims2()?;
-        dropout_projection::DropoutFold::new(what, ids, (b, t), self.keep)
-    }
-
-    /// A zero-stride `(B,T,G)` stand-in for [`check_shapes`].
-    fn stand_in(&self, (b, t): (usize, usize)) -> Result<Tensor> {
-        Tensor::zeros(1, self.embeddings.dtype(), self.embeddings.device())?.broadcast_as((
-            b,
-            t,
-            self.kernel.dim(1)?,
-        ))
+        dropout_projection::DropoutFold::new(what, &ids, (b, t), self.keep)
     }
 }
 
@@ -565,12 +547,11 @@ pub(crate) fn lstm_embedded_dropout(
     reverse: bool,
 ) -> Result<Tensor> {
     let what = "lstm_embedded_dropout";
-    let (b, t, _) = input.check(what)?;
     if !use_fused(input.embeddings) {
         let xproj = input.project()?;
         return lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse);
     }
-    let stand_in = input.stand_in((b, t))?;
+    let stand_in = input.check(what)?;
     check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
     let fold = input.fold(what)?;
     lstm::lstm_fused_dropped(
@@ -598,12 +579,11 @@ pub(crate) fn gru_embedded_dropout(
     reverse: bool,
 ) -> Result<Tensor> {
     let what = "gru_embedded_dropout";
-    let (b, t, _) = input.check(what)?;
     if !use_fused(input.embeddings) {
         let xproj = input.project()?;
         return gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse);
     }
-    let stand_in = input.stand_in((b, t))?;
+    let stand_in = input.check(what)?;
     check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
     check_b_hh(what, b_hh, h0, input.embeddings)?;
     let fold = input.fold(what)?;
@@ -630,13 +610,7 @@ fn check_embedded(
     table: &Tensor,
     h0: &Tensor,
 ) -> Result<(Tensor, (usize, usize))> {
-    let (b, t) = match ids.dims() {
-        &[b, t] if ids.dtype() == DType::U32 => (b, t),
-        d => candle_core::bail!(
-            "{what}: ids must be (batch, steps) u32, got {d:?} {:?}",
-            ids.dtype()
-        ),
-    };
+    let (b, t) = ids_dims(what, ids)?;
     let g = gates * h0.dims().last().copied().unwrap_or(0);
     if table.rank() != 2 || table.dim(1)? != g {
         candle_core::bail!(
@@ -644,8 +618,24 @@ fn check_embedded(
             table.dims()
         );
     }
-    let stand_in = Tensor::zeros(1, table.dtype(), table.device())?.broadcast_as((b, t, g))?;
-    Ok((stand_in, (b, t)))
+    Ok((stand_in(table, (b, t, g))?, (b, t)))
+}
+
+/// `(B, T)` of token ids, which must be a `(batch, steps)` u32 tensor.
+fn ids_dims(what: &str, ids: &Tensor) -> Result<(usize, usize)> {
+    match ids.dims() {
+        &[b, t] if ids.dtype() == DType::U32 => Ok((b, t)),
+        d => candle_core::bail!(
+            "{what}: ids must be (batch, steps) u32, got {d:?} {:?}",
+            ids.dtype()
+        ),
+    }
+}
+
+/// A zero-stride stand-in of shape `dims` in the dtype and device of `like` (no allocation), for
+/// [`check_shapes`] where the op never materialises the projection.
+fn stand_in(like: &Tensor, dims: (usize, usize, usize)) -> Result<Tensor> {
+    Tensor::zeros(1, like.dtype(), like.device())?.broadcast_as(dims)
 }
 
 /// The ids, flattened, each checked to index a table row.
