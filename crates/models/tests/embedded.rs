@@ -281,6 +281,86 @@ fn final_outputs_are_the_last_visited_step() -> TestResult {
     Ok(())
 }
 
+/// Training on the final state only (the fused ops then output `(B,1,u)` and keep every step's
+/// `h` for backward themselves): the gradients of every input equal those of the whole sequence
+/// narrowed to its last visited step, for all four entry points, both directions, with padding
+/// rows, recurrent dropout and hidden sizes with and without a vector tail (f64).
+#[test]
+fn final_output_gradients_match_the_sequence_path() -> TestResult {
+    let (v, b, t, f) = (8, 5, 7, 4);
+    let ids = tokens(b, t, v as u32, Some(2))?;
+    let mask = ids.ne(0u32)?.to_dtype(DType::F64)?;
+    for u in [3usize, 11] {
+        let rd = (randn(&[b, u], 8, DType::F64)?
+            .ge(0.0)?
+            .to_dtype(DType::F64)?
+            * 2.0)?;
+        let loss_w = randn(&[b, u], 9, DType::F64)?;
+        for reverse in [false, true] {
+            for gates in [4usize, 3] {
+                let g = gates * u;
+                let var = |dims: &[usize], seed| -> candle_core::Result<Var> {
+                    Var::from_tensor(&(randn(dims, seed, DType::F64)? * 0.7)?)
+                };
+                let vars = [
+                    var(&[b, t, f], 1)?,
+                    var(&[f, g], 2)?,
+                    var(&[g], 3)?,
+                    var(&[u, g], 4)?,
+                    var(&[b, u], 5)?,
+                    var(&[v, g], 6)?,
+                ];
+                let [x, kernel, bias, w_hh, h0, table] = vars.each_ref().map(|v| v.as_tensor());
+                let (m, rd) = (Some(&mask), Some(&rd));
+                let last = if reverse { 0 } else { t - 1 };
+                let grads = |outputs: Outputs| -> candle_core::Result<Vec<Vec<f64>>> {
+                    let outs = if gates == 4 {
+                        [
+                            lstm_projected(x, kernel, bias, w_hh, h0, h0, m, rd, reverse, outputs)?,
+                            lstm_embedded(&ids, table, w_hh, h0, h0, m, rd, reverse, outputs)?,
+                        ]
+                    } else {
+                        [
+                            gru_projected(
+                                x, kernel, bias, w_hh, bias, h0, m, rd, reverse, outputs,
+                            )?,
+                            gru_embedded(&ids, table, w_hh, bias, h0, m, rd, reverse, outputs)?,
+                        ]
+                    };
+                    let mut loss = Tensor::zeros((), DType::F64, &CPU)?;
+                    for out in outs {
+                        let fin = match outputs {
+                            Outputs::Final => out,
+                            Outputs::Sequence => out.narrow(1, last, 1)?.squeeze(1)?,
+                        };
+                        loss = (loss + (fin * &loss_w)?.sum_all()?)?;
+                    }
+                    let store = loss.backward()?;
+                    vars.iter()
+                        .map(|v| match store.get(v.as_tensor()) {
+                            Some(g) => g.flatten_all()?.to_vec1::<f64>(),
+                            None => Ok(vec![0.0; v.elem_count()]),
+                        })
+                        .collect()
+                };
+                let (want, got) = (grads(SEQ)?, grads(Outputs::Final)?);
+                for (k, (a, z)) in want.iter().zip(&got).enumerate() {
+                    let diff = a
+                        .iter()
+                        .zip(z)
+                        .map(|(a, z)| (a - z).abs())
+                        .fold(0.0, f64::max);
+                    assert!(
+                        diff < 1e-10,
+                        "u {u} gates {gates} reverse {reverse}: gradient {k} differs by {diff}"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Inference reuses a layer's projected embedding table only while the weights it came from are
 /// unchanged: after an update the next call sees the new weights.
 #[test]

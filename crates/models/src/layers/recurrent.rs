@@ -265,8 +265,10 @@ impl Recurrent {
     /// - with it, each sequence's projected rows are corrected for the features its mask drops
     ///   ([`crate::recurrent::embedded_dropout_projection`], about `V + p·B·T` projected rows).
     ///
-    /// When training, the projection's gradients are `(V, ·)` GEMMs too. Cheaper when
-    /// `V < (1 − p)·B·T`. An id `≥ V` is an error.
+    /// When training, the projection's gradients are `(V, ·)` GEMMs too; on the fused CPU kernels
+    /// the op projects the table itself, with or without dropout, so the table and its gradient
+    /// are buffers of the op rather than graph tensors. Cheaper when `V < (1 − p)·B·T`. An id
+    /// `≥ V` is an error.
     pub fn forward_embedded(
         &self,
         ids: &Tensor,
@@ -293,35 +295,40 @@ impl Recurrent {
             let (b_in, b_hh) = self.biases(dir, p)?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let w_hh = p(&dir.recurrent_kernel);
-            if let Some(keep) = in_mask {
-                let (embeddings, kernel, keep) = (p(embeddings), p(&dir.kernel), keep.squeeze(1)?);
-                let input = crate::recurrent::DroppedEmbedding {
+            // Training on the fused kernels: the op projects the embeddings itself (the table and
+            // its gradient never become `(V, G·u)` graph tensors); with input dropout, always.
+            if in_mask.is_some() || (!no_grad && crate::recurrent::use_fused(embeddings)) {
+                let keep = in_mask.map(|k| k.squeeze(1)).transpose()?;
+                let (embeddings, kernel) = (p(embeddings), p(&dir.kernel));
+                let input = crate::recurrent::EmbeddingProjection {
                     ids,
                     embeddings: &embeddings,
                     kernel: &kernel,
                     bias: &b_in,
-                    keep: &keep,
+                    keep: keep.as_ref(),
                 };
                 let (m, rd) = (mask.as_ref(), rec_mask.as_ref());
                 let out = match &b_hh {
-                    None => crate::recurrent::lstm_embedded_dropout(
+                    None => crate::recurrent::lstm_on_embeddings(
                         &input,
                         &w_hh,
                         (&h0, &h0),
                         m,
                         rd,
                         dir.reverse,
+                        outputs,
                     )?,
-                    Some(b_hh) => crate::recurrent::gru_embedded_dropout(
+                    Some(b_hh) => crate::recurrent::gru_on_embeddings(
                         &input,
                         (&w_hh, b_hh),
                         &h0,
                         m,
                         rd,
                         dir.reverse,
+                        outputs,
                     )?,
                 };
-                outs.push(outputs.select(out, dir.reverse)?);
+                outs.push(out);
                 continue;
             }
             let mut emb1 = || -> candle_core::Result<Tensor> {

@@ -11,7 +11,7 @@
 //!    `s·A_b·K[D_b]`, `A_b = embeddings[ids_b][:, D_b]` `(T,|D_b|)`: one small GEMM per row, a
 //!    fraction `p` of the unfolded projection's work.
 //!
-//! The fused recurrences run the same computation inside their own op (`OpInput::Dropped`), so the
+//! The fused recurrences run the same computation inside their own op (`OpInput::Embeddings`), so the
 //! `(B,T,G)` projection and its gradient stay buffers of the op instead of graph tensors.
 //!
 //! Backward from `dX = d xproj` `(B,T,G)`: `dtable` = `dX` scattered onto the ids' rows, then
@@ -22,6 +22,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::buffers;
 use super::kernels::{
     cpu_slice, gemm_threads, mat, mat_mut, matmul, project_bwd, rows_per_chunk, run_chunks,
     scatter_rows, split_vocab, with_slice, zeros, Mat, Real,
@@ -47,28 +48,36 @@ pub(crate) struct DropoutFold {
 
 impl DropoutFold {
     /// `ids` `(B·T)` already checked against the vocabulary; `keep` `(B,E)` the rows' scaled keep
-    /// masks: every entry 0 or one common scale (an error otherwise).
+    /// masks: every entry 0 or one common scale (an error otherwise). `None` keeps every feature
+    /// of an embedding `features` wide (the layer's projection without dropout).
     pub(crate) fn new(
         what: &str,
         ids: &[u32],
         (b, t): (usize, usize),
-        keep: &Tensor,
+        keep: Option<&Tensor>,
+        features: usize,
     ) -> Result<Self> {
-        let e = keep.dim(1)?;
-        let keep = keep
-            .to_dtype(candle_core::DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?;
-        let scale = keep.iter().copied().find(|&k| k != 0.0).unwrap_or(1.0);
-        if let Some(k) = keep.iter().find(|&&k| k != 0.0 && k != scale) {
-            candle_core::bail!(
-                "{what}: keep must hold 0 or one scale 1/(1-p), found both {scale} and {k}"
-            );
-        }
-        let dropped = keep
-            .chunks(e.max(1))
-            .map(|row| (0..e).filter(|&j| row[j] == 0.0).collect())
-            .collect();
+        let (e, dropped, scale) = match keep {
+            None => (features, vec![Vec::new(); b], 1.0),
+            Some(keep) => {
+                let e = keep.dim(1)?;
+                let keep = keep
+                    .to_dtype(candle_core::DType::F64)?
+                    .flatten_all()?
+                    .to_vec1::<f64>()?;
+                let scale = keep.iter().copied().find(|&k| k != 0.0).unwrap_or(1.0);
+                if let Some(k) = keep.iter().find(|&&k| k != 0.0 && k != scale) {
+                    candle_core::bail!(
+                        "{what}: keep must hold 0 or one scale 1/(1-p), found both {scale} and {k}"
+                    );
+                }
+                let dropped = keep
+                    .chunks(e.max(1))
+                    .map(|row| (0..e).filter(|&j| row[j] == 0.0).collect())
+                    .collect();
+                (e, dropped, scale)
+            }
+        };
         let end = ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0);
         let mut slot = vec![u32::MAX; end];
         for &id in ids {
@@ -113,19 +122,50 @@ impl DropoutFold {
         self.local.len()
     }
 
-    /// `xproj` `(B·T·G)` from `emb (V·E)` and `kb = [kernel; bias] ((E+1)·G)`.
-    pub(crate) fn project<T: Real>(&self, emb: &[T], kb: &[T], g: usize) -> Vec<T> {
-        let (b, t) = (self.b, self.t);
+    /// Runs a fused op's forward pass `fwd(ids, rows)` on its input terms: the table of the used
+    /// vocabulary rows, read by `ids` ([`Self::local`]), when no feature is dropped; else the
+    /// corrected `xproj` rows ([`Self::project`]) with `ids` `None`. The buffer goes back to the
+    /// pool afterwards.
+    pub(crate) fn with_input<T: Real, R>(
+        &self,
+        emb: &[T],
+        kb: &[T],
+        g: usize,
+        fwd: impl FnOnce(Option<&[u32]>, &[T]) -> R,
+    ) -> R {
+        let (ids, rows) = if self.drops_nothing() {
+            (Some(&self.local[..]), self.table(emb, kb, g))
+        } else {
+            (None, self.project(emb, kb, g))
+        };
+        let out = fwd(ids, &rows);
+        buffers::give(rows);
+        out
+    }
+
+    /// Whether no feature is dropped (then `xproj[b, t] = table[local[b·T + t]]`).
+    pub(crate) fn drops_nothing(&self) -> bool {
+        self.dropped.iter().all(Vec::is_empty)
+    }
+
+    /// `table = s·embeddings[used]·kernel + bias` `(|used|·G)` from `emb (V·E)` and
+    /// `kb = [kernel; bias] ((E+1)·G)`; the caller may hand it back to [`buffers::give`].
+    pub(crate) fn table<T: Real>(&self, emb: &[T], kb: &[T], g: usize) -> Vec<T> {
+        let e = kb.len() / g - 1;
+        self.table_of_rows(&self.used_rows(emb, e), kb, g)
+    }
+
+    /// [`Self::table`] from the used embedding rows `(|used|·E)`.
+    fn table_of_rows<T: Real>(&self, emb: &[T], kb: &[T], g: usize) -> Vec<T> {
         let e = kb.len() / g - 1;
         let s = T::from_f64(self.scale);
         let (k, bias) = kb.split_at(e * g);
-        let emb = self.used_rows(emb, e);
         let v = self.used.len();
-        let mut table = zeros(v * g);
+        let mut table = buffers::take(v * g);
         matmul(
             mat_mut(&mut table, v, g),
             false,
-            mat(&emb, v, e),
+            mat(emb, v, e),
             mat(k, e, g),
             gemm_threads(),
         );
@@ -134,7 +174,20 @@ impl DropoutFold {
                 *x = s * *x + c;
             }
         }
-        let mut out = zeros(b * t * g);
+        table
+    }
+
+    /// `xproj` `(B·T·G)` from `emb (V·E)` and `kb = [kernel; bias] ((E+1)·G)`; the caller may
+    /// hand it back to [`buffers::give`].
+    pub(crate) fn project<T: Real>(&self, emb: &[T], kb: &[T], g: usize) -> Vec<T> {
+        let (b, t) = (self.b, self.t);
+        let e = kb.len() / g - 1;
+        let s = T::from_f64(self.scale);
+        let k = &kb[..e * g];
+        let emb = self.used_rows(emb, e);
+        let table = self.table_of_rows(&emb, kb, g);
+        // Every row is copied from the table before its correction accumulates onto it.
+        let mut out = buffers::take(b * t * g);
         let rows = rows_per_chunk(b);
         let chunks: Vec<(usize, &mut [T])> = out
             .chunks_mut((rows * t * g).max(1))
@@ -161,6 +214,7 @@ impl DropoutFold {
                 matmul(mat_mut(out, t, g), true, mat(&a, t, nd), mat(&kd, nd, g), 1);
             }
         });
+        buffers::give(table);
         out
     }
 
@@ -172,7 +226,6 @@ impl DropoutFold {
         dx: &[T],
         g: usize,
     ) -> (Vec<T>, Vec<T>) {
-        let t = self.t;
         let e = kb.len() / g - 1;
         let vocab = emb.len() / e.max(1);
         let s = T::from_f64(self.scale);
@@ -185,6 +238,33 @@ impl DropoutFold {
         for x in dkb[..e * g].iter_mut().chain(demb.iter_mut()) {
             *x = s * *x;
         }
+        if !self.drops_nothing() {
+            self.subtract_corrections(&emb, k, dx, (&mut dkb[..e * g], &mut demb));
+        }
+        // Back to the whole vocabulary: unused rows get no gradient.
+        let mut full = zeros(vocab * e);
+        for (&id, row) in self.used.iter().zip(demb.chunks(e.max(1))) {
+            full[id as usize * e..(id as usize + 1) * e].copy_from_slice(row);
+        }
+        buffers::give(dtable);
+        (full, dkb)
+    }
+
+    /// Subtracts the dropped features' shares from `dK` (`E·G`) and from the used rows'
+    /// embedding gradient `demb` (`|used|·E`), given the used embedding rows `emb`, the kernel
+    /// `k` and `dx = d xproj`.
+    fn subtract_corrections<T: Real>(
+        &self,
+        emb: &[T],
+        k: &[T],
+        dx: &[T],
+        (dk_all, demb): (&mut [T], &mut [T]),
+    ) {
+        let t = self.t;
+        let e = self.features;
+        let g = k.len() / e.max(1);
+        let v = self.used.len();
+        let s = T::from_f64(self.scale);
         // Per chunk of batch rows: its part of `dK` and each row's `(T,|D_b|)` embedding
         // correction, both already multiplied by `−s`.
         let rows = rows_per_chunk(self.b);
@@ -208,7 +288,7 @@ impl DropoutFold {
                 let mut da = vec![T::ZERO; t * nd];
                 if nd > 0 {
                     let ids = &self.local[row * t..(row + 1) * t];
-                    gather_dropped(&emb, e, ids, dropped, &mut a);
+                    gather_dropped(emb, e, ids, dropped, &mut a);
                     // dK[D_b] −= s·A_bᵀ·dX_b
                     tmp.clear();
                     tmp.resize(nd * g, T::ZERO);
@@ -241,13 +321,13 @@ impl DropoutFold {
         });
         let mut das: Vec<Vec<T>> = Vec::with_capacity(self.b);
         for (dk, dembs) in parts {
-            for (d, x) in dkb[..e * g].iter_mut().zip(dk) {
+            for (d, x) in dk_all.iter_mut().zip(dk) {
                 *d += x;
             }
             das.extend(dembs);
         }
         // The embedding corrections, each thread adding those of its own id range, rows in order.
-        let ranges = split_vocab(&mut demb, &self.local, v, e);
+        let ranges = split_vocab(demb, &self.local, v, e);
         run_chunks(ranges, |(lo, hi, part)| {
             for (row, da) in das.iter().enumerate() {
                 let dropped = &self.dropped[row];
@@ -263,12 +343,6 @@ impl DropoutFold {
                 }
             }
         });
-        // Back to the whole vocabulary: unused rows get no gradient.
-        let mut full = zeros(vocab * e);
-        for (&id, row) in self.used.iter().zip(demb.chunks(e.max(1))) {
-            full[id as usize * e..(id as usize + 1) * e].copy_from_slice(row);
-        }
-        (full, dkb)
     }
 
     /// The embedding rows of the ids the batch uses, `(|used|, E)` row-major.

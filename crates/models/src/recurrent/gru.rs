@@ -3,8 +3,9 @@
 //! Inputs: `arg1 = xproj (B,T,3u)`, `arg2 = [w_hh; b_hh] (u+1,3u)` (built with `Tensor::cat`
 //! under autograd, so `b_hh` gets its gradient through the cat), `arg3 = aux`, the flat
 //! `[h0 (B·u) | mask (B·T), if any | rec_dropout (B·u), if any]` (gradient: `dh0`, zeros elsewhere).
-//! Output: the hidden states `(B,T,u)`. When training the op also keeps `z, r, n, hi_h`
-//! `(B,T,4u)` for backward; `h_{t-1}` is read back from the output.
+//! Output: the hidden states `(B,T,u)`, or the final state `(B,1,u)` alone. When training the op
+//! also keeps `z, r, n, hi_h` `(B,T,4u)` for backward; `h_{t-1}` is read back from the output, or
+//! from a kept `(B,T,u)` buffer when the output is the final state (as in the LSTM).
 //!
 //! Forward, per visited step and batch chunk: `Z = (H ⊙ RD) · W` (one GEMM `(nb,u)·(u,3u)`), then
 //! one fused pass per row: `hi = Z + b`, `z = σ(x_z + hi_z)`, `r = σ(x_r + hi_r)`,
@@ -22,27 +23,30 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::buffers;
+use super::cell_tail::{Tail, LANES};
 use super::dropout_projection::DropoutFold;
 use super::kernels::{
-    add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, matmul_sum_k, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split,
-    split_mut, split_opt, step_order, to_vec, transpose, with_slice, zeros, Dims, Mat, MatMut,
-    OpInput, Real, Run,
+    add_recurrent_grad, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat,
+    mat_mut, matmul, matmul_sum_k, mul_into, padded_width, rows_per_chunk, run_chunks, run_op,
+    simd_kernel, split, split_mut, split_opt, step_and_last_outputs, step_order, to_vec,
+    transpose_padded, with_slice, Dims, Mat, MatMut, OpInput, Real, Run,
 };
 
 simd_kernel! {
-    /// One row of one step: gates from `x` and `zr + bias`, `h` updated in place, `z, r, n, hi_h`
-    /// written to `save`.
-    fn gru_cell_fwd<T>(m: T, x: &[T], zr: &[T], bias: &[T], h: &mut [T], save: &mut [T]) {
+    /// Units `0..h.len()` of one row of one step (gate `k` of `x`, `zr`, `bias` and `save` at
+    /// `k·gs`): gates from `x` and `zr + bias`, `h` updated in place, `z, r, n, hi_h` written to
+    /// `save`.
+    fn gru_cell_fwd<T>(m: T, gs: usize, x: &[T], zr: &[T], bias: &[T], h: &mut [T], save: &mut [T]) {
         let u = h.len();
         let keep = T::ONE - m;
-        let (xz, xr, xh) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u]);
-        let (zz, zrr, zh) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u]);
-        let (bz, br, bh) = (&bias[..u], &bias[u..2 * u], &bias[2 * u..3 * u]);
-        let (sz, rest) = save[..4 * u].split_at_mut(u);
-        let (sr, rest) = rest.split_at_mut(u);
-        let (sn, sh) = rest.split_at_mut(u);
-        let (sn, sh) = (&mut sn[..u], &mut sh[..u]);
+        let (xz, xr, xh) = (&x[..u], &x[gs..gs + u], &x[2 * gs..2 * gs + u]);
+        let (zz, zrr, zh) = (&zr[..u], &zr[gs..gs + u], &zr[2 * gs..2 * gs + u]);
+        let (bz, br, bh) = (&bias[..u], &bias[gs..gs + u], &bias[2 * gs..2 * gs + u]);
+        let (sz, rest) = save[..3 * gs + u].split_at_mut(gs);
+        let (sr, rest) = rest.split_at_mut(gs);
+        let (sn, sh) = rest.split_at_mut(gs);
+        let (sz, sr, sn, sh) = (&mut sz[..u], &mut sr[..u], &mut sn[..u], &mut sh[..u]);
         for j in 0..u {
             let hh = zh[j] + bh[j];
             let z = (xz[j] + zz[j] + bz[j]).sigmoid_k::<FMA>();
@@ -60,11 +64,11 @@ simd_kernel! {
 
 simd_kernel! {
     /// [`gru_cell_fwd`] for inference on an unmasked step: nothing kept, no blend.
-    fn gru_cell_infer<T>(x: &[T], zr: &[T], bias: &[T], h: &mut [T]) {
+    fn gru_cell_infer<T>(gs: usize, x: &[T], zr: &[T], bias: &[T], h: &mut [T]) {
         let u = h.len();
-        let (xz, xr, xh) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u]);
-        let (zz, zrr, zh) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u]);
-        let (bz, br, bh) = (&bias[..u], &bias[u..2 * u], &bias[2 * u..3 * u]);
+        let (xz, xr, xh) = (&x[..u], &x[gs..gs + u], &x[2 * gs..2 * gs + u]);
+        let (zz, zrr, zh) = (&zr[..u], &zr[gs..gs + u], &zr[2 * gs..2 * gs + u]);
+        let (bz, br, bh) = (&bias[..u], &bias[gs..gs + u], &bias[2 * gs..2 * gs + u]);
         for j in 0..u {
             let z = (xz[j] + zz[j] + bz[j]).sigmoid_k::<FMA>();
             let r = (xr[j] + zrr[j] + br[j]).sigmoid_k::<FMA>();
@@ -75,21 +79,22 @@ simd_kernel! {
 }
 
 simd_kernel! {
-    /// One row of one backward step: `dx` (xproj gradient) and `dhi` (recurrent pre-activation
-    /// gradient) from the carried `dh` plus `dout`; `dhi` overwrites the first `3u` of the saved
+    /// Units `0..dh.len()` of one row of one backward step (gate `k` of `sd` and `dx` at
+    /// `k·gs`): `dx` (xproj gradient) and `dhi` (recurrent pre-activation gradient) from the
+    /// carried `dh` plus `dout`; `dhi` overwrites the first three gates of the saved
     /// `z, r, n, hi_h` row `sd`. Leaves `(1-m) dh + m dh z` in `dh`.
-    fn gru_cell_bwd<T>(m: T, sd: &mut [T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T]) {
+    fn gru_cell_bwd<T>(m: T, gs: usize, sd: &mut [T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T]) {
         let u = dh.len();
         let keep = T::ONE - m;
         let one = T::ONE;
         let (hp, dout) = (&hp[..u], &dout[..u]);
-        let (dxz, rest) = dx[..3 * u].split_at_mut(u);
-        let (dxr, dxh) = rest.split_at_mut(u);
-        let dxh = &mut dxh[..u];
-        let (dhz, rest) = sd[..4 * u].split_at_mut(u);
-        let (dhr, rest) = rest.split_at_mut(u);
-        let (dhh, sh) = rest.split_at_mut(u);
-        let (dhh, sh) = (&mut dhh[..u], &sh[..u]);
+        let (dxz, rest) = dx[..2 * gs + u].split_at_mut(gs);
+        let (dxr, dxh) = rest.split_at_mut(gs);
+        let (dxz, dxr, dxh) = (&mut dxz[..u], &mut dxr[..u], &mut dxh[..u]);
+        let (dhz, rest) = sd[..3 * gs + u].split_at_mut(gs);
+        let (dhr, rest) = rest.split_at_mut(gs);
+        let (dhh, sh) = rest.split_at_mut(gs);
+        let (dhz, dhr, dhh, sh) = (&mut dhz[..u], &mut dhr[..u], &mut dhh[..u], &sh[..u]);
         for j in 0..u {
             let (z, r, n, hh) = (dhz[j], dhr[j], dhh[j], sh[j]);
             let dht = dh[j] + dout[j];
@@ -108,9 +113,68 @@ simd_kernel! {
     }
 }
 
+/// The [`Tail`] of a step's three gate inputs: `x`, `zr` and `bias`.
+#[allow(clippy::type_complexity)]
+fn pack_inputs<T: Real>(
+    t: Tail,
+    x: &[T],
+    zr: &[T],
+    bias: &[T],
+) -> ([T; 3 * LANES], [T; 3 * LANES], [T; 3 * LANES]) {
+    (t.pack(x), t.pack(zr), t.pack(bias))
+}
+
+/// One row of one step (`u = h.len()` units): [`gru_cell_fwd`] on the units the vector loop
+/// covers, then on the [`Tail`] padded to full vectors.
+fn gru_row_fwd<T: Real>(m: T, x: &[T], zr: &[T], bias: &[T], h: &mut [T], save: &mut [T]) {
+    let u = h.len();
+    let (lo, tail) = Tail::split(u);
+    gru_cell_fwd(m, u, x, zr, bias, &mut h[..lo], save);
+    if let Some(t) = tail {
+        let (xt, zt, bt) = pack_inputs(t, x, zr, bias);
+        let mut ht = t.pack::<T, LANES>(h);
+        let mut st = [T::ZERO; 4 * LANES];
+        gru_cell_fwd(m, LANES, &xt, &zt, &bt, &mut ht, &mut st);
+        t.unpack(&ht, h);
+        t.unpack(&st, save);
+    }
+}
+
+/// [`gru_row_fwd`] for inference on an unmasked step ([`gru_cell_infer`]).
+fn gru_row_infer<T: Real>(x: &[T], zr: &[T], bias: &[T], h: &mut [T]) {
+    let u = h.len();
+    let (lo, tail) = Tail::split(u);
+    gru_cell_infer(u, x, zr, bias, &mut h[..lo]);
+    if let Some(t) = tail {
+        let (xt, zt, bt) = pack_inputs(t, x, zr, bias);
+        let mut ht = t.pack::<T, LANES>(h);
+        gru_cell_infer(LANES, &xt, &zt, &bt, &mut ht);
+        t.unpack(&ht, h);
+    }
+}
+
+/// One row of one backward step ([`gru_cell_bwd`], the [`Tail`] padded to full vectors).
+fn gru_row_bwd<T: Real>(m: T, sd: &mut [T], hp: &[T], dout: &[T], dh: &mut [T], dx: &mut [T]) {
+    let u = dh.len();
+    let (lo, tail) = Tail::split(u);
+    gru_cell_bwd(m, u, sd, hp, dout, &mut dh[..lo], dx);
+    if let Some(t) = tail {
+        let mut sdt = t.pack::<T, { 4 * LANES }>(sd);
+        let (hpt, doutt) = (t.pack::<T, LANES>(hp), t.pack::<T, LANES>(dout));
+        let mut dht = t.pack::<T, LANES>(dh);
+        let mut dxt = [T::ZERO; 3 * LANES];
+        gru_cell_bwd(m, LANES, &mut sdt, &hpt, &doutt, &mut dht, &mut dxt);
+        t.unpack(&sdt, sd);
+        t.unpack(&dht, dh);
+        t.unpack(&dxt, dx);
+    }
+}
+
 /// What forward keeps for backward (training only): `z, r, n, hi_h` per step.
 struct Saved {
     gates: CpuStorage,
+    /// Every step's `h` when the output holds only the final state.
+    h: Option<CpuStorage>,
 }
 
 /// The fused GRU op (see the module header).
@@ -214,7 +278,7 @@ pub(crate) fn gru_fused_embedded(
 /// `(B,T,3u)` projection and its gradient never become graph tensors; backward returns
 /// `d embeddings` and `d[kernel; b_in]`. Training only (the whole sequence is returned).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gru_fused_dropped(
+pub(crate) fn gru_fused_on_embeddings(
     embeddings: &Tensor,
     kernel: &Tensor,
     b_in: &Tensor,
@@ -225,10 +289,11 @@ pub(crate) fn gru_fused_dropped(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let bt = fold.batch_steps();
-    let run = (mask, rd, reverse, false);
-    let input = OpInput::Dropped(fold);
+    let run = (mask, rd, reverse, final_only);
+    let input = OpInput::Embeddings(fold);
     apply_projecting(embeddings, (kernel, b_in), (w_hh, b_hh), h0, bt, input, run)
 }
 
@@ -257,7 +322,7 @@ fn apply(
     (mask, rd, reverse, final_only): Run<'_>,
 ) -> Result<Tensor> {
     run_op(x, w, aux, |train| GruOp {
-        dims: Dims::new(btu, (mask, rd), reverse, final_only && !train),
+        dims: Dims::new(btu, (mask, rd), reverse, final_only),
         input,
         train,
         saved: Mutex::new(None),
@@ -286,7 +351,10 @@ struct FwdChunk<'a, T> {
     h0: &'a [T],
     mask: Option<&'a [T]>,
     rd: Option<&'a [T]>,
-    out: &'a mut [T],
+    /// Where each step's `h` goes (see `kernels::step_and_last_outputs`).
+    steps: Option<&'a mut [T]>,
+    /// The final state `(nb, u)` when the output holds only that.
+    last: Option<&'a mut [T]>,
     save: Option<&'a mut [T]>,
 }
 
@@ -307,7 +375,7 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
         XSource::Projected(_) | XSource::Gathered { .. } => Vec::new(),
     };
     let mut scratch = vec![T::ZERO; 4 * u];
-    let out = ch.out;
+    let (mut steps, last) = (ch.steps, ch.last);
     let mut save = ch.save;
     // Inference on unmasked steps: the cheaper cell that keeps nothing and blends nothing.
     let plain = save.is_none() && ch.mask.is_none();
@@ -357,17 +425,17 @@ fn fwd_chunk<T: Real>(d: Dims, wb: &[T], ch: FwdChunk<'_, T>) {
             };
             let zr = &zb[r * g3..(r + 1) * g3];
             if plain {
-                gru_cell_infer(xr, zr, bias, hr);
+                gru_row_infer(xr, zr, bias, hr);
             } else {
-                gru_cell_fwd(m, xr, zr, bias, hr, sv);
+                gru_row_fwd(m, xr, zr, bias, hr, sv);
             }
-            if !d.last_only {
-                out[row * u..(row + 1) * u].copy_from_slice(hr);
+            if let Some(hs) = steps.as_mut() {
+                hs[row * u..(row + 1) * u].copy_from_slice(hr);
             }
         }
     }
-    if d.last_only {
-        out.copy_from_slice(&h);
+    if let Some(last) = last {
+        last.copy_from_slice(&h);
     }
 }
 
@@ -390,9 +458,17 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
     let u1 = u + 1;
     let nb = ch.h0.len() / u;
     let steps = step_order(t_len, d.reverse);
-    let mut dh = vec![T::ZERO; nb * u];
-    let mut dhin = vec![T::ZERO; nb * u];
-    let w_t = mat(w_t, g3, u);
+    // On the final state only, its gradient enters the carry before the last step; no step
+    // gets a gradient of its own.
+    let mut dh = if d.last_only {
+        ch.dout.to_vec()
+    } else {
+        vec![T::ZERO; nb * u]
+    };
+    let no_dout = vec![T::ZERO; if d.last_only { u } else { 0 }];
+    let up = padded_width(u);
+    let mut dhin = vec![T::ZERO; nb * up];
+    let w_t = mat(w_t, g3, up);
     for k in (0..steps.len()).rev() {
         let s = steps[k];
         let prev = k.checked_sub(1).map(|p| steps[p]);
@@ -412,11 +488,15 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
             }
             hin_row[u] = T::ONE;
             let m = ch.mask.map_or(T::ONE, |m| m[row]);
-            gru_cell_bwd(
+            gru_row_bwd(
                 m,
                 &mut ch.dhi[row * g4..(row + 1) * g4],
                 hp,
-                &ch.dout[row * u..(row + 1) * u],
+                if d.last_only {
+                    &no_dout
+                } else {
+                    &ch.dout[row * u..(row + 1) * u]
+                },
                 &mut dh[r * u..(r + 1) * u],
                 &mut ch.dx[row * g3..(row + 1) * g3],
             );
@@ -428,11 +508,7 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
             rs: t_len * g4,
             cs: 1,
         };
-        matmul(mat_mut(&mut dhin, nb, u), false, dz, w_t, 1);
-        match ch.rd {
-            Some(rd) => add_mul(&mut dh, &dhin, rd),
-            None => add_into(&mut dh, &dhin),
-        }
+        add_recurrent_grad(&mut dh, &mut dhin, dz, w_t, ch.rd);
     }
     ch.dh0.copy_from_slice(&dh);
 }
@@ -459,7 +535,7 @@ impl GruOp {
                 }
                 return self.fwd(XSource::Projected(x), w, aux);
             }
-            OpInput::Dropped(fold) => {
+            OpInput::Embeddings(fold) => {
                 let f = fold.features();
                 if fold.tokens() != rows
                     || w.len() != (f + 1 + u + 1) * g
@@ -468,8 +544,11 @@ impl GruOp {
                     candle_core::bail!("fused gru: unexpected input sizes");
                 }
                 check_ids("fused gru", fold.used(), x.len() / f.max(1))?;
-                let xproj = fold.project(x, &w[..(f + 1) * g], g);
-                return self.fwd(XSource::Projected(&xproj), &w[(f + 1) * g..], aux);
+                let (kb, w_rec) = w.split_at((f + 1) * g);
+                return fold.with_input(x, kb, g, |ids, rows| match ids {
+                    Some(ids) => self.fwd(XSource::Gathered { table: rows, ids }, w_rec, aux),
+                    None => self.fwd(XSource::Projected(rows), w_rec, aux),
+                });
             }
             OpInput::Raw(f) => *f,
         };
@@ -490,9 +569,16 @@ impl GruOp {
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, false)?;
         let t_out = if d.last_only { 1 } else { t };
-        let mut out = zeros(b * t_out * u);
+        // Every value of these buffers is written before it is read (see `buffers`).
+        let mut out = buffers::take(b * t_out * u);
         let mut gates = if self.train {
-            zeros(b * t * 4 * u)
+            buffers::take(b * t * 4 * u)
+        } else {
+            Vec::new()
+        };
+        // Training on the final state only: the steps' `h` are kept for backward, not output.
+        let mut h_all = if self.train && d.last_only {
+            buffers::take(b * t * u)
         } else {
             Vec::new()
         };
@@ -525,14 +611,15 @@ impl GruOp {
             .zip(split(aux.h0, u, rows))
             .zip(split_opt(aux.mask, t, rows, n))
             .zip(split_opt(aux.rd, u, rows, n))
-            .zip(split_mut(&mut out, t_out * u, rows))
+            .zip(step_and_last_outputs(&mut out, &mut h_all, d, rows))
             .zip(saves)
-            .map(|(((((x, h0), mask), rd), out), save)| FwdChunk {
+            .map(|(((((x, h0), mask), rd), (steps, last)), save)| FwdChunk {
                 x,
                 h0,
                 mask,
                 rd,
-                out,
+                steps,
+                last,
                 save,
             })
             .collect();
@@ -540,6 +627,7 @@ impl GruOp {
         if self.train {
             *self.saved.lock().map_err(lock_err)? = Some(Saved {
                 gates: T::to_cpu_storage_owned(gates),
+                h: d.last_only.then(|| T::to_cpu_storage_owned(h_all)),
             });
         }
         Ok((T::to_cpu_storage_owned(out), Shape::from((b, t_out, u))))
@@ -580,13 +668,15 @@ impl GruOp {
             );
         };
         let mut dhi = T::cpu_storage_data(saved.gates)?;
-        let w_t = transpose(&wb_v[..u * g3], u, g3);
+        let w_t = transpose_padded(&wb_v[..u * g3], u, g3);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, false)?;
-        let mut dx = zeros(b * t * g3);
-        let mut hin = zeros(b * t * u1);
+        let mut dx = buffers::take(b * t * g3);
+        let mut hin = buffers::take(b * t * u1);
         let mut daux = vec![T::ZERO; aux_v.len()];
-        with_slice::<T, _>(res, |h_out| {
+        let h_saved = saved.h.map(T::cpu_storage_data).transpose()?;
+        let t_out = if d.last_only { 1 } else { t };
+        let mut body = |h_out: &[T]| {
             with_slice::<T, _>(grad, |dout| {
                 let rows = rows_per_chunk(b);
                 let hs = split(a.h0, u, rows);
@@ -597,7 +687,7 @@ impl GruOp {
                     .zip(split_opt(a.mask, t, rows, n))
                     .zip(split_opt(a.rd, u, rows, n))
                     .zip(split(h_out, t * u, rows))
-                    .zip(split(dout, t * u, rows))
+                    .zip(split(dout, t_out * u, rows))
                     .zip(split_mut(&mut dx, t * g3, rows))
                     .zip(split_mut(&mut dhi, t * 4 * u, rows))
                     .zip(split_mut(&mut hin, t * u1, rows))
@@ -618,7 +708,11 @@ impl GruOp {
                     .collect();
                 run_chunks(chunks, |ch| bwd_chunk(d, &w_t, ch));
             })
-        })??;
+        };
+        match &h_saved {
+            Some(h) => body(h)?,
+            None => with_slice::<T, _>(res, body)??,
+        }
         // [dW; db] = [Hin, 1]ᵀ · dHi over all B·T rows at once.
         let mut dwb = vec![T::ZERO; u1 * g3];
         let hin_t = Mat {
@@ -646,6 +740,11 @@ impl GruOp {
             },
             gemm_threads(),
         );
+        buffers::give(hin);
+        buffers::give(dhi);
+        if let Some(h) = h_saved {
+            buffers::give(h);
+        }
         Ok((dx, dwb, daux))
     }
 }

@@ -3,11 +3,16 @@
 //! Inputs: `arg1 = xproj (B,T,4u)`, `arg2 = w_hh (u,4u)`, `arg3 = aux`, the flat concatenation
 //! `[h0 (B·u) | c0 (B·u) | mask (B·T), if any | rec_dropout (B·u), if any]` built with
 //! `Tensor::cat` under autograd (its gradient slots carry `dh0`, `dc0`, zeros elsewhere).
-//! Output: the hidden states `(B,T,u)`. When training, the op also keeps `c_t (B,T,u)` and the gate
-//! activations `i,f,g,o (B,T,4u)` for backward; `h_{t-1}` is read back from the output itself.
+//! Output: the hidden states `(B,T,u)`, or the final state `(B,1,u)` alone. When training, the op
+//! also keeps `c_t (B,T,u)` and the gate activations `i,f,g,o (B,T,4u)` for backward; `h_{t-1}`
+//! is read back from the output, or from a kept `(B,T,u)` buffer when the output is the final
+//! state (whose gradient then enters the carried `dh` before the last visited step). The large
+//! buffers come from and go back to [`super::buffers`].
 //!
 //! Forward, per visited step `t` and batch chunk (one chunk per rayon thread):
-//! `Z = (H ⊙ RD) · W` (one GEMM `(nb,u)·(u,4u)`), then one fused pass per row:
+//! `Z = (H ⊙ RD) · W` (one GEMM `(nb,u)·(u,4u)`), then the cell per row (two passes over the
+//! units, see [`lstm_cell_fwd`]; the last `u mod 8` units padded to a full vector by
+//! [`super::cell_tail`]):
 //! `i,f,g,o = σ,σ,tanh,σ(x_t + Z)`, `c' = f c + i g`, `h' = o tanh c'`, `c = m c' + (1-m) c`,
 //! `h = m h' + (1-m) h`.
 //!
@@ -22,76 +27,88 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::buffers;
+use super::cell_tail::{Tail, LANES};
 use super::dropout_projection::DropoutFold;
 use super::kernels::{
-    add_into, add_mul, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat, mat_mut,
-    matmul, matmul_sum_k, mul_into, rows_per_chunk, run_chunks, run_op, simd_kernel, split,
-    split_mut, split_opt, step_order, to_vec, transpose, with_slice, zeros, Dims, Mat, MatMut,
-    OpInput, Real, Run,
+    add_recurrent_grad, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat,
+    mat_mut, matmul, matmul_sum_k, mul_into, padded_width, rows_per_chunk, run_chunks, run_op,
+    simd_kernel, split, split_mut, split_opt, step_and_last_outputs, step_order, to_vec,
+    transpose_padded, with_slice, Dims, Mat, MatMut, OpInput, Real, Run,
 };
 
 simd_kernel! {
-    /// One row of one step: gates from `x + zr`, state update in place, activations to `gates`.
-    fn lstm_cell_fwd<T>(m: T, x: &[T], zr: &[T], h: &mut [T], c: &mut [T], gates: &mut [T]) {
-        let u = h.len();
+    /// Units `0..h.len()` of one row of one step (gate `k` of `x`, `zr` and `gates` at `k·gs`):
+    /// gates from `x + zr`, state update in place, activations to `gates`; `cn` is scratch.
+    ///
+    /// Two passes over the row: the four gates and the new cell state first, then `h`. In one
+    /// pass each unit chains two rational functions (a gate, then `tanh c'`), a dependency chain
+    /// longer than the out-of-order window hides; split, each pass's units are independent
+    /// (12–16% faster per cell).
+    fn lstm_cell_fwd<T>(m: T, gs: usize, x: &[T], zr: &[T], h: &mut [T], c: &mut [T], gates: &mut [T], cn: &mut [T]) {
+        let n = h.len();
         let keep = T::ONE - m;
-        let (xi, xf, xg, xo) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u], &x[3 * u..4 * u]);
-        let (zi, zf, zg, zo) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u], &zr[3 * u..4 * u]);
-        let (gi, rest) = gates[..4 * u].split_at_mut(u);
-        let (gf, rest) = rest.split_at_mut(u);
-        let (gg, go) = rest.split_at_mut(u);
-        let (gg, go) = (&mut gg[..u], &mut go[..u]);
-        let c = &mut c[..u];
-        for j in 0..u {
+        let (xi, xf, xg, xo) = (&x[..n], &x[gs..gs + n], &x[2 * gs..2 * gs + n], &x[3 * gs..3 * gs + n]);
+        let (zi, zf, zg, zo) = (&zr[..n], &zr[gs..gs + n], &zr[2 * gs..2 * gs + n], &zr[3 * gs..3 * gs + n]);
+        let (gi, rest) = gates[..3 * gs + n].split_at_mut(gs);
+        let (gf, rest) = rest.split_at_mut(gs);
+        let (gg, go) = rest.split_at_mut(gs);
+        let (gi, gf, gg, go) = (&mut gi[..n], &mut gf[..n], &mut gg[..n], &mut go[..n]);
+        let (c, cn) = (&mut c[..n], &mut cn[..n]);
+        for j in 0..n {
             let i = (xi[j] + zi[j]).sigmoid_k::<FMA>();
             let f = (xf[j] + zf[j]).sigmoid_k::<FMA>();
             let g = (xg[j] + zg[j]).tanh_k::<FMA>();
-            let o = (xo[j] + zo[j]).sigmoid_k::<FMA>();
-            let cn = f * c[j] + i * g;
-            let hn = o * cn.tanh_k::<FMA>();
             gi[j] = i;
             gf[j] = f;
             gg[j] = g;
-            go[j] = o;
-            c[j] = m * cn + keep * c[j];
-            h[j] = m * hn + keep * h[j];
+            go[j] = (xo[j] + zo[j]).sigmoid_k::<FMA>();
+            let cj = f * c[j] + i * g;
+            cn[j] = cj;
+            c[j] = m * cj + keep * c[j];
+        }
+        for j in 0..n {
+            h[j] = m * (go[j] * cn[j].tanh_k::<FMA>()) + keep * h[j];
         }
     }
 }
 
 simd_kernel! {
-    /// [`lstm_cell_fwd`] for inference on an unmasked step: no gate activations kept, no blend.
-    fn lstm_cell_infer<T>(x: &[T], zr: &[T], h: &mut [T], c: &mut [T]) {
-        let u = h.len();
-        let (xi, xf, xg, xo) = (&x[..u], &x[u..2 * u], &x[2 * u..3 * u], &x[3 * u..4 * u]);
-        let (zi, zf, zg, zo) = (&zr[..u], &zr[u..2 * u], &zr[2 * u..3 * u], &zr[3 * u..4 * u]);
-        let c = &mut c[..u];
-        for j in 0..u {
+    /// [`lstm_cell_fwd`] for inference on an unmasked step: no gate activations kept, no blend
+    /// (`o` is scratch, the same two passes).
+    fn lstm_cell_infer<T>(gs: usize, x: &[T], zr: &[T], h: &mut [T], c: &mut [T], o: &mut [T]) {
+        let n = h.len();
+        let (xi, xf, xg, xo) = (&x[..n], &x[gs..gs + n], &x[2 * gs..2 * gs + n], &x[3 * gs..3 * gs + n]);
+        let (zi, zf, zg, zo) = (&zr[..n], &zr[gs..gs + n], &zr[2 * gs..2 * gs + n], &zr[3 * gs..3 * gs + n]);
+        let (c, o) = (&mut c[..n], &mut o[..n]);
+        for j in 0..n {
             let i = (xi[j] + zi[j]).sigmoid_k::<FMA>();
             let f = (xf[j] + zf[j]).sigmoid_k::<FMA>();
             let g = (xg[j] + zg[j]).tanh_k::<FMA>();
-            let o = (xo[j] + zo[j]).sigmoid_k::<FMA>();
-            let cn = f * c[j] + i * g;
-            c[j] = cn;
-            h[j] = o * cn.tanh_k::<FMA>();
+            o[j] = (xo[j] + zo[j]).sigmoid_k::<FMA>();
+            c[j] = f * c[j] + i * g;
+        }
+        for j in 0..n {
+            h[j] = o[j] * c[j].tanh_k::<FMA>();
         }
     }
 }
 
 simd_kernel! {
-    /// One row of one backward step: overwrites the gate activations `i, f, g, o` in `gz` with
-    /// `dz` (their pre-activation gradients) from the carried `dh`, `dc` plus `dout`; leaves
-    /// the masked carry `(1-m) dh` in `dh` and the new `dc`.
-    fn lstm_cell_bwd<T>(m: T, gz: &mut [T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T]) {
-        let u = dh.len();
+    /// Units `0..dh.len()` of one row of one backward step (gate `k` of `gz` at `k·gs`):
+    /// overwrites the gate activations `i, f, g, o` in `gz` with `dz` (their pre-activation
+    /// gradients) from the carried `dh`, `dc` plus `dout`; leaves the masked carry `(1-m) dh` in
+    /// `dh` and the new `dc`.
+    fn lstm_cell_bwd<T>(m: T, gs: usize, gz: &mut [T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T]) {
+        let n = dh.len();
         let keep = T::ONE - m;
         let one = T::ONE;
-        let (dzi, rest) = gz[..4 * u].split_at_mut(u);
-        let (dzf, rest) = rest.split_at_mut(u);
-        let (dzg, dzo) = rest.split_at_mut(u);
-        let (dzg, dzo) = (&mut dzg[..u], &mut dzo[..u]);
-        let (cp, dout, dc) = (&cp[..u], &dout[..u], &mut dc[..u]);
-        for j in 0..u {
+        let (dzi, rest) = gz[..3 * gs + n].split_at_mut(gs);
+        let (dzf, rest) = rest.split_at_mut(gs);
+        let (dzg, dzo) = rest.split_at_mut(gs);
+        let (dzi, dzf, dzg, dzo) = (&mut dzi[..n], &mut dzf[..n], &mut dzg[..n], &mut dzo[..n]);
+        let (cp, dout, dc) = (&cp[..n], &dout[..n], &mut dc[..n]);
+        for j in 0..n {
             let (i, f, g, o) = (dzi[j], dzf[j], dzg[j], dzo[j]);
             let cn = f * cp[j] + i * g;
             let tc = cn.tanh_k::<FMA>();
@@ -108,10 +125,75 @@ simd_kernel! {
     }
 }
 
+/// One row of one step (`u = h.len()` units): [`lstm_cell_fwd`] on the units the vector loop
+/// covers, then on the [`Tail`] padded to full vectors.
+/// `tmp` is scratch of at least `u` values.
+fn lstm_row_fwd<T: Real>(
+    m: T,
+    x: &[T],
+    zr: &[T],
+    (h, c): (&mut [T], &mut [T]),
+    gates: &mut [T],
+    tmp: &mut [T],
+) {
+    let u = h.len();
+    let (lo, tail) = Tail::split(u);
+    lstm_cell_fwd(m, u, x, zr, &mut h[..lo], &mut c[..lo], gates, tmp);
+    if let Some(t) = tail {
+        let (xt, zt) = (
+            t.pack::<T, { 4 * LANES }>(x),
+            t.pack::<T, { 4 * LANES }>(zr),
+        );
+        let (mut ht, mut ct) = (t.pack::<T, LANES>(h), t.pack::<T, LANES>(c));
+        let mut gt = [T::ZERO; 4 * LANES];
+        let mut tt = [T::ZERO; LANES];
+        lstm_cell_fwd(m, LANES, &xt, &zt, &mut ht, &mut ct, &mut gt, &mut tt);
+        t.unpack(&ht, h);
+        t.unpack(&ct, c);
+        t.unpack(&gt, gates);
+    }
+}
+
+/// [`lstm_row_fwd`] for inference on an unmasked step ([`lstm_cell_infer`]).
+fn lstm_row_infer<T: Real>(x: &[T], zr: &[T], h: &mut [T], c: &mut [T], tmp: &mut [T]) {
+    let u = h.len();
+    let (lo, tail) = Tail::split(u);
+    lstm_cell_infer(u, x, zr, &mut h[..lo], &mut c[..lo], tmp);
+    if let Some(t) = tail {
+        let (xt, zt) = (
+            t.pack::<T, { 4 * LANES }>(x),
+            t.pack::<T, { 4 * LANES }>(zr),
+        );
+        let (mut ht, mut ct) = (t.pack::<T, LANES>(h), t.pack::<T, LANES>(c));
+        let mut tt = [T::ZERO; LANES];
+        lstm_cell_infer(LANES, &xt, &zt, &mut ht, &mut ct, &mut tt);
+        t.unpack(&ht, h);
+        t.unpack(&ct, c);
+    }
+}
+
+/// One row of one backward step ([`lstm_cell_bwd`], the [`Tail`] padded to full vectors).
+fn lstm_row_bwd<T: Real>(m: T, gz: &mut [T], cp: &[T], dout: &[T], dh: &mut [T], dc: &mut [T]) {
+    let u = dh.len();
+    let (lo, tail) = Tail::split(u);
+    lstm_cell_bwd(m, u, gz, cp, dout, &mut dh[..lo], &mut dc[..lo]);
+    if let Some(t) = tail {
+        let mut gt = t.pack::<T, { 4 * LANES }>(gz);
+        let (cpt, doutt) = (t.pack::<T, LANES>(cp), t.pack::<T, LANES>(dout));
+        let (mut dht, mut dct) = (t.pack::<T, LANES>(dh), t.pack::<T, LANES>(dc));
+        lstm_cell_bwd(m, LANES, &mut gt, &cpt, &doutt, &mut dht, &mut dct);
+        t.unpack(&gt, gz);
+        t.unpack(&dht, dh);
+        t.unpack(&dct, dc);
+    }
+}
+
 /// What forward keeps for backward (training only).
 struct Saved {
     c: CpuStorage,
     gates: CpuStorage,
+    /// Every step's `h` when the output holds only the final state.
+    h: Option<CpuStorage>,
 }
 
 /// The fused LSTM op (see the module header).
@@ -206,10 +288,10 @@ pub(crate) fn lstm_fused_embedded(
     )
 }
 
-/// Fused LSTM on token ids under the layer's input dropout (see `gru::gru_fused_dropped`):
+/// Fused LSTM on token ids under the layer's input dropout (see `gru::gru_fused_on_embeddings`):
 /// `embeddings (V,E)` is the op's input, `[kernel; bias]` starts its weights.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn lstm_fused_dropped(
+pub(crate) fn lstm_fused_on_embeddings(
     embeddings: &Tensor,
     kernel: &Tensor,
     bias: &Tensor,
@@ -220,10 +302,11 @@ pub(crate) fn lstm_fused_dropped(
     mask: Option<&Tensor>,
     rd: Option<&Tensor>,
     reverse: bool,
+    final_only: bool,
 ) -> Result<Tensor> {
     let bt = fold.batch_steps();
-    let run = (mask, rd, reverse, false);
-    let input = OpInput::Dropped(fold);
+    let run = (mask, rd, reverse, final_only);
+    let input = OpInput::Embeddings(fold);
     apply_projecting(embeddings, (kernel, bias), w_hh, (h0, c0), bt, input, run)
 }
 
@@ -252,7 +335,7 @@ fn apply(
     (mask, rd, reverse, final_only): Run<'_>,
 ) -> Result<Tensor> {
     run_op(x, w, aux, |train| LstmOp {
-        dims: Dims::new(btu, (mask, rd), reverse, final_only && !train),
+        dims: Dims::new(btu, (mask, rd), reverse, final_only),
         input,
         train,
         saved: Mutex::new(None),
@@ -283,7 +366,11 @@ struct FwdChunk<'a, T> {
     c0: &'a [T],
     mask: Option<&'a [T]>,
     rd: Option<&'a [T]>,
-    out: &'a mut [T],
+    /// Where each step's `h` goes, `(nb·T, u)`: the output, or (final state only, training)
+    /// a saved buffer; `None` at inference on the final state.
+    steps: Option<&'a mut [T]>,
+    /// The final state `(nb, u)` when the output holds only that.
+    last: Option<&'a mut [T]>,
     save: Option<(&'a mut [T], &'a mut [T])>,
 }
 
@@ -306,7 +393,8 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     };
     let mut zb = vec![T::ZERO; nb * g4];
     let mut scratch = vec![T::ZERO; g4];
-    let out = ch.out;
+    let mut tmp = vec![T::ZERO; u];
+    let (mut steps, last) = (ch.steps, ch.last);
     let mut save = ch.save;
     // Inference on unmasked steps: the cheaper cell that keeps nothing and blends nothing.
     let plain = save.is_none() && ch.mask.is_none();
@@ -358,20 +446,20 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
             };
             let zr = &zb[r * g4..(r + 1) * g4];
             if plain {
-                lstm_cell_infer(xr, zr, hr, cr);
+                lstm_row_infer(xr, zr, hr, cr, &mut tmp);
             } else {
-                lstm_cell_fwd(m, xr, zr, hr, cr, gates);
+                lstm_row_fwd(m, xr, zr, (hr, cr), gates, &mut tmp);
             }
-            if !d.last_only {
-                out[row * u..(row + 1) * u].copy_from_slice(hr);
+            if let Some(hs) = steps.as_mut() {
+                hs[row * u..(row + 1) * u].copy_from_slice(hr);
             }
             if let Some((cs, _)) = save.as_mut() {
                 cs[row * u..(row + 1) * u].copy_from_slice(cr);
             }
         }
     }
-    if d.last_only {
-        out.copy_from_slice(&h);
+    if let Some(last) = last {
+        last.copy_from_slice(&h);
     }
 }
 
@@ -395,10 +483,18 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
     let g4 = 4 * u;
     let nb = ch.h0.len() / u;
     let steps = step_order(t_len, d.reverse);
-    let mut dh = vec![T::ZERO; nb * u];
+    // On the final state only, its gradient enters the carry before the last step; no step
+    // gets a gradient of its own.
+    let mut dh = if d.last_only {
+        ch.dout.to_vec()
+    } else {
+        vec![T::ZERO; nb * u]
+    };
+    let no_dout = vec![T::ZERO; if d.last_only { u } else { 0 }];
     let mut dc = vec![T::ZERO; nb * u];
-    let mut dhin = vec![T::ZERO; nb * u];
-    let w_t = mat(w_t, g4, u);
+    let up = padded_width(u);
+    let mut dhin = vec![T::ZERO; nb * up];
+    let w_t = mat(w_t, g4, up);
     for k in (0..steps.len()).rev() {
         let s = steps[k];
         let prev = k.checked_sub(1).map(|p| steps[p]);
@@ -420,11 +516,15 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
                 None => hin_row.copy_from_slice(hp),
             }
             let m = ch.mask.map_or(T::ONE, |m| m[row]);
-            lstm_cell_bwd(
+            lstm_row_bwd(
                 m,
                 &mut ch.dx[row * g4..(row + 1) * g4],
                 cp,
-                &ch.dout[row * u..(row + 1) * u],
+                if d.last_only {
+                    &no_dout
+                } else {
+                    &ch.dout[row * u..(row + 1) * u]
+                },
                 &mut dh[r * u..(r + 1) * u],
                 &mut dc[r * u..(r + 1) * u],
             );
@@ -436,11 +536,7 @@ fn bwd_chunk<T: Real>(d: Dims, w_t: &[T], ch: BwdChunk<'_, T>) {
             rs: t_len * g4,
             cs: 1,
         };
-        matmul(mat_mut(&mut dhin, nb, u), false, dz, w_t, 1);
-        match ch.rd {
-            Some(rd) => add_mul(&mut dh, &dhin, rd),
-            None => add_into(&mut dh, &dhin),
-        }
+        add_recurrent_grad(&mut dh, &mut dhin, dz, w_t, ch.rd);
     }
     ch.dh0.copy_from_slice(&dh);
     ch.dc0.copy_from_slice(&dc);
@@ -464,7 +560,7 @@ impl LstmOp {
                 }
                 return self.fwd(XSource::Projected(x), w, aux);
             }
-            OpInput::Dropped(fold) => {
+            OpInput::Embeddings(fold) => {
                 let f = fold.features();
                 if fold.tokens() != rows
                     || w.len() != (f + 1 + u) * g
@@ -473,8 +569,11 @@ impl LstmOp {
                     candle_core::bail!("fused lstm: unexpected input sizes");
                 }
                 check_ids("fused lstm", fold.used(), x.len() / f.max(1))?;
-                let xproj = fold.project(x, &w[..(f + 1) * g], g);
-                return self.fwd(XSource::Projected(&xproj), &w[(f + 1) * g..], aux);
+                let (kb, w_rec) = w.split_at((f + 1) * g);
+                return fold.with_input(x, kb, g, |ids, rows| match ids {
+                    Some(ids) => self.fwd(XSource::Gathered { table: rows, ids }, w_rec, aux),
+                    None => self.fwd(XSource::Projected(rows), w_rec, aux),
+                });
             }
             OpInput::Raw(f) => *f,
         };
@@ -499,11 +598,18 @@ impl LstmOp {
         let (b, t, u) = (d.b, d.t, d.u);
         let aux = d.aux(aux, true)?;
         let t_out = if d.last_only { 1 } else { t };
-        let mut out = zeros(b * t_out * u);
+        // Every value of these buffers is written before it is read (see `buffers`).
+        let mut out = buffers::take(b * t_out * u);
         let (mut c_all, mut gates) = if self.train {
-            (zeros(b * t * u), zeros(b * t * 4 * u))
+            (buffers::take(b * t * u), buffers::take(b * t * 4 * u))
         } else {
             (Vec::new(), Vec::new())
+        };
+        // Training on the final state only: the steps' `h` are kept for backward, not output.
+        let mut h_all = if self.train && d.last_only {
+            buffers::take(b * t * u)
+        } else {
+            Vec::new()
         };
         let rows = rows_per_chunk(b);
         let xs: Vec<XSource<'_, T>> = match x {
@@ -536,17 +642,20 @@ impl LstmOp {
             .zip(split(aux.c0, u, rows))
             .zip(split_opt(aux.mask, t, rows, n))
             .zip(split_opt(aux.rd, u, rows, n))
-            .zip(split_mut(&mut out, t_out * u, rows))
+            .zip(step_and_last_outputs(&mut out, &mut h_all, d, rows))
             .zip(saves)
-            .map(|((((((x, h0), c0), mask), rd), out), save)| FwdChunk {
-                x,
-                h0,
-                c0,
-                mask,
-                rd,
-                out,
-                save,
-            })
+            .map(
+                |((((((x, h0), c0), mask), rd), (steps, last)), save)| FwdChunk {
+                    x,
+                    h0,
+                    c0,
+                    mask,
+                    rd,
+                    steps,
+                    last,
+                    save,
+                },
+            )
             .collect();
         run_chunks(chunks, |ch| fwd_chunk(d, w, ch));
         if self.train {
@@ -557,6 +666,7 @@ impl LstmOp {
             *saved = Some(Saved {
                 c: T::to_cpu_storage_owned(c_all),
                 gates: T::to_cpu_storage_owned(gates),
+                h: d.last_only.then(|| T::to_cpu_storage_owned(h_all)),
             });
         }
         Ok((T::to_cpu_storage_owned(out), Shape::from((b, t_out, u))))
@@ -603,12 +713,14 @@ impl LstmOp {
         };
         let c_all = T::cpu_storage_data(saved.c)?;
         let mut dx = T::cpu_storage_data(saved.gates)?;
-        let w_t = transpose(&w[..u * g4], u, g4);
+        let w_t = transpose_padded(&w[..u * g4], u, g4);
         let aux_v = to_vec::<T>(aux)?;
         let a = d.aux(&aux_v, true)?;
-        let mut hin = zeros(b * t * u);
+        let mut hin = buffers::take(b * t * u);
         let mut daux = vec![T::ZERO; aux_v.len()];
-        with_slice::<T, _>(res, |h_out| {
+        let h_saved = saved.h.map(T::cpu_storage_data).transpose()?;
+        let t_out = if d.last_only { 1 } else { t };
+        let mut body = |h_out: &[T]| {
             with_slice::<T, _>(grad, |dout| {
                 let rows = rows_per_chunk(b);
                 let hs = split(a.h0, u, rows);
@@ -622,7 +734,7 @@ impl LstmOp {
                     .zip(split_opt(a.rd, u, rows, n))
                     .zip(split(h_out, t * u, rows))
                     .zip(split(&c_all, t * u, rows))
-                    .zip(split(dout, t * u, rows))
+                    .zip(split(dout, t_out * u, rows))
                     .zip(split_mut(&mut dx, t * g4, rows))
                     .zip(split_mut(&mut hin, t * u, rows))
                     .zip(split_mut(dh0, u, rows))
@@ -648,7 +760,11 @@ impl LstmOp {
                     .collect();
                 run_chunks(chunks, |ch| bwd_chunk(d, &w_t, ch));
             })
-        })??;
+        };
+        match &h_saved {
+            Some(h) => body(h)?,
+            None => with_slice::<T, _>(res, body)??,
+        }
         let mut dw = vec![T::ZERO; u * g4];
         // dW = Hinᵀ · dZ over all B·T rows at once.
         let hin_t = Mat {
@@ -670,6 +786,11 @@ impl LstmOp {
             mat(&dx, b * t, g4),
             gemm_threads(),
         );
+        buffers::give(hin);
+        buffers::give(c_all);
+        if let Some(h) = h_saved {
+            buffers::give(h);
+        }
         Ok((dx, dw, daux))
     }
 }

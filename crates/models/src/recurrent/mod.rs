@@ -53,6 +53,8 @@
 //! # Ok::<(), candle_core::Error>(())
 //! ```
 
+mod buffers;
+mod cell_tail;
 mod dropout_projection;
 mod gru;
 pub(crate) mod kernels;
@@ -110,7 +112,9 @@ pub fn no_grad_active() -> bool {
     NO_GRAD.with(|c| c.get() > 0)
 }
 
-fn use_fused(xproj: &Tensor) -> bool {
+/// Whether the fused CPU kernels run for inputs like `xproj` (f32/f64 on the CPU, unless
+/// disabled with `TEXTRNN_FUSED=0`).
+pub(crate) fn use_fused(xproj: &Tensor) -> bool {
     fused_enabled() && xproj.device().is_cpu() && matches!(xproj.dtype(), DType::F32 | DType::F64)
 }
 
@@ -218,7 +222,9 @@ pub enum Outputs {
     /// Every step, `(B,T,u)` (Keras `return_sequences=True`).
     Sequence,
     /// The final state only, `(B,u)`: step `T-1`, or step 0 when `reverse` (masked steps carry
-    /// the state). At inference the fused ops then write nothing else.
+    /// the state). The fused ops then output nothing else: at inference they keep nothing else,
+    /// and when training they keep the steps' states for backward themselves, so the graph never
+    /// holds (or zero-fills the gradient of) a `(B,T,u)` sequence.
     Final,
 }
 
@@ -453,35 +459,40 @@ pub fn embedded_dropout_projection(
     bias: &Tensor,
     keep: &Tensor,
 ) -> Result<Tensor> {
-    let input = DroppedEmbedding {
+    let input = EmbeddingProjection {
         ids,
         embeddings,
         kernel,
         bias,
-        keep,
+        keep: Some(keep),
     };
     input.project()
 }
 
-/// Token ids under an embedding with a recurrent layer's input projection and the rows' keep
-/// masks: the arguments of [`embedded_dropout_projection`], for the fused recurrences that run
-/// that projection inside their own op ([`lstm_embedded_dropout`], [`gru_embedded_dropout`]).
-pub(crate) struct DroppedEmbedding<'a> {
+/// Token ids under an embedding with a recurrent layer's input projection and, under input
+/// dropout, the rows' keep masks: the arguments of [`embedded_dropout_projection`], for the fused
+/// recurrences that run that projection inside their own op ([`lstm_on_embeddings`],
+/// [`gru_on_embeddings`]). The layer trains through them with or without input dropout, so
+/// neither the `(V, G·u)` table nor its gradient becomes a graph tensor.
+pub(crate) struct EmbeddingProjection<'a> {
     pub ids: &'a Tensor,
     pub embeddings: &'a Tensor,
     pub kernel: &'a Tensor,
     pub bias: &'a Tensor,
-    pub keep: &'a Tensor,
+    /// The rows' scaled keep masks `(B, E)`; `None` keeps every feature.
+    pub keep: Option<&'a Tensor>,
 }
 
-impl DroppedEmbedding<'_> {
+impl EmbeddingProjection<'_> {
     /// [`embedded_dropout_projection`] as a graph tensor `(B,T,G)`.
     fn project(&self) -> Result<Tensor> {
         let what = "embedded_dropout_projection";
         self.check(what)?;
         if !use_fused(self.embeddings) {
-            let x = gather_rows(what, self.ids, self.embeddings)?
-                .broadcast_mul(&self.keep.unsqueeze(1)?)?;
+            let mut x = gather_rows(what, self.ids, self.embeddings)?;
+            if let Some(keep) = self.keep {
+                x = x.broadcast_mul(&keep.unsqueeze(1)?)?;
+            }
             return project_unfused(&x, self.kernel, self.bias);
         }
         let kb = Tensor::cat(&[self.kernel, &self.bias.unsqueeze(0)?], 0)?;
@@ -506,17 +517,20 @@ impl DroppedEmbedding<'_> {
                 self.bias.dims()
             );
         }
-        if self.keep.dims() != [b, e] {
-            candle_core::bail!(
-                "{what}: keep has shape {:?}, expected [{b}, {e}]",
-                self.keep.dims()
-            );
+        if let Some(keep) = self.keep {
+            if keep.dims() != [b, e] {
+                candle_core::bail!(
+                    "{what}: keep has shape {:?}, expected [{b}, {e}]",
+                    keep.dims()
+                );
+            }
         }
-        for (name, w) in [
-            ("kernel", self.kernel),
-            ("bias", self.bias),
+        let weights = [
+            ("kernel", Some(self.kernel)),
+            ("bias", Some(self.bias)),
             ("keep", self.keep),
-        ] {
+        ];
+        for (name, w) in weights.iter().filter_map(|(n, w)| w.map(|w| (n, w))) {
             if w.dtype() != self.embeddings.dtype() {
                 candle_core::bail!(
                     "{what}: {name} is {:?} but embeddings are {:?}",
@@ -532,29 +546,33 @@ impl DroppedEmbedding<'_> {
     fn fold(&self, what: &str) -> Result<dropout_projection::DropoutFold> {
         let ids = checked_ids(what, self.ids, self.embeddings)?;
         let (b, t) = self.ids.dims2()?;
-        dropout_projection::DropoutFold::new(what, &ids, (b, t), self.keep)
+        let e = self.embeddings.dim(1)?;
+        dropout_projection::DropoutFold::new(what, &ids, (b, t), self.keep, e)
     }
 }
 
-/// [`lstm_sequence`] on [`embedded_dropout_projection`]`(input)`, the projection inside the fused
-/// op on the CPU (its `(B,T,4u)` result and gradient stay buffers of the op); whole sequence.
-pub(crate) fn lstm_embedded_dropout(
-    input: &DroppedEmbedding<'_>,
+/// [`lstm_sequence`] on [`embedded_dropout_projection`]`(input)` (on the embedded rows when
+/// `input.keep` is `None`), the projection inside the fused op on the CPU (its result and
+/// gradient stay buffers of the op); `outputs` as in [`lstm_projected`].
+pub(crate) fn lstm_on_embeddings(
+    input: &EmbeddingProjection<'_>,
     w_hh: &Tensor,
     (h0, c0): (&Tensor, &Tensor),
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
-    let what = "lstm_embedded_dropout";
+    let what = "lstm_on_embeddings";
     if !use_fused(input.embeddings) {
         let xproj = input.project()?;
-        return lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse);
+        let out = lstm_sequence(&xproj, w_hh, h0, c0, mask, rec_dropout, reverse)?;
+        return outputs.select(out, reverse);
     }
     let stand_in = input.check(what)?;
     check_shapes(what, 4, &stand_in, w_hh, h0, Some(c0), mask, rec_dropout)?;
     let fold = input.fold(what)?;
-    lstm::lstm_fused_dropped(
+    lstm::lstm_fused_on_embeddings(
         input.embeddings,
         input.kernel,
         input.bias,
@@ -565,29 +583,33 @@ pub(crate) fn lstm_embedded_dropout(
         mask,
         rec_dropout,
         reverse,
+        outputs == Outputs::Final,
     )
+    .and_then(|out| outputs.select(out, reverse))
 }
 
-/// [`gru_sequence`] on [`embedded_dropout_projection`]`(input)` (see [`lstm_embedded_dropout`]);
+/// [`gru_sequence`] on [`embedded_dropout_projection`]`(input)` (see [`lstm_on_embeddings`]);
 /// `input.bias` is the GRU's input bias `b_in`.
-pub(crate) fn gru_embedded_dropout(
-    input: &DroppedEmbedding<'_>,
+pub(crate) fn gru_on_embeddings(
+    input: &EmbeddingProjection<'_>,
     (w_hh, b_hh): (&Tensor, &Tensor),
     h0: &Tensor,
     mask: Option<&Tensor>,
     rec_dropout: Option<&Tensor>,
     reverse: bool,
+    outputs: Outputs,
 ) -> Result<Tensor> {
-    let what = "gru_embedded_dropout";
+    let what = "gru_on_embeddings";
     if !use_fused(input.embeddings) {
         let xproj = input.project()?;
-        return gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse);
+        let out = gru_sequence(&xproj, w_hh, b_hh, h0, mask, rec_dropout, reverse)?;
+        return outputs.select(out, reverse);
     }
     let stand_in = input.check(what)?;
     check_shapes(what, 3, &stand_in, w_hh, h0, None, mask, rec_dropout)?;
     check_b_hh(what, b_hh, h0, input.embeddings)?;
     let fold = input.fold(what)?;
-    gru::gru_fused_dropped(
+    gru::gru_fused_on_embeddings(
         input.embeddings,
         input.kernel,
         input.bias,
@@ -598,7 +620,9 @@ pub(crate) fn gru_embedded_dropout(
         mask,
         rec_dropout,
         reverse,
+        outputs == Outputs::Final,
     )
+    .and_then(|out| outputs.select(out, reverse))
 }
 
 /// Checks `ids` `(B,T)` u32 and `table` `(V, G·u)`; returns a broadcast stand-in for the
