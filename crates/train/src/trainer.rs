@@ -56,6 +56,15 @@ fn wrap(cb: &dyn Callback, e: Error) -> Error {
     }
 }
 
+/// Frees the fused recurrences' step-to-step buffers when dropped.
+struct ReleaseBuffers;
+
+impl Drop for ReleaseBuffers {
+    fn drop(&mut self) {
+        textrnn_models::recurrent::release_buffers();
+    }
+}
+
 /// Trains `model` on `train` (validating on `val` after each epoch) and returns the history.
 ///
 /// Errors before any update on: invalid config, inconsistent splits, labels out of range for
@@ -116,6 +125,9 @@ pub fn fit(
     }
     let device = model_device(model);
     let mut optimizer = cfg.optimizer.build(vars.clone())?;
+    // The fused recurrences keep a batch's large buffers between steps; free them when training
+    // ends, however it ends.
+    let _release = ReleaseBuffers;
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(seed);
     let mut dropout_rng = ChaCha8Rng::seed_from_u64(seed);
     dropout_rng.set_stream(DROPOUT_STREAM);

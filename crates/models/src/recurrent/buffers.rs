@@ -12,7 +12,8 @@
 //! The pool keeps at most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] per float type, and only
 //! buffers of at least [`MIN_LEN`] values (below that, allocating is cheap). Results never depend
 //! on what a reused buffer held: tests compare every output and gradient with the step-wise
-//! reference over repeated steps.
+//! reference over repeated steps. [`super::release_buffers`] empties the pool (the trainer calls
+//! it when training ends).
 
 use std::sync::Mutex;
 
@@ -82,6 +83,13 @@ pub(crate) fn give<T: Real>(buf: Vec<T>) {
     pool.truncate(keep);
 }
 
+/// Drops every pooled buffer of type `T` (see [`super::release_buffers`]).
+pub(crate) fn release<T: Real>() {
+    if let Ok(mut pool) = T::pool().0.lock() {
+        *pool = Vec::new();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +115,11 @@ mod tests {
         give(got);
         give(got2);
         give(fresh);
+        release::<f64>();
+        let after: Vec<f64> = take(MIN_LEN);
+        assert!(
+            after.iter().all(|&v| v == 0.0),
+            "a released pool allocates zeros"
+        );
     }
 }

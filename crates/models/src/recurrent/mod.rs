@@ -107,6 +107,18 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Frees the large buffers the fused ops keep for reuse from one training step to the next
+/// (activations and gradients of a batch, up to 512 MB per float type). `textrnn_train::fit`
+/// calls it when training ends; a process that trains its own loop can call it when done.
+///
+/// ```
+/// textrnn_models::recurrent::release_buffers();
+/// ```
+pub fn release_buffers() {
+    buffers::release::<f32>();
+    buffers::release::<f64>();
+}
+
 /// Whether the current thread is inside [`no_grad`].
 pub fn no_grad_active() -> bool {
     NO_GRAD.with(|c| c.get() > 0)
