@@ -376,6 +376,30 @@ pub(crate) fn check_ids(what: &str, ids: &[u32], vocab: usize) -> Result<()> {
     Ok(())
 }
 
+/// Asks the CPU to start loading rows `ids` of a `(V, g)` table into its caches (x86-64
+/// `prefetcht0`, one per 64-byte line; nothing on other targets). The cells read one table row
+/// per sequence and step, from a table too large for the core's L2 cache; fetched during the
+/// previous step's GEMM, those loads no longer stall the cell (inference of the IMDB LSTM: 2–3%
+/// per batch, in-process A/B).
+pub(crate) fn prefetch_rows<T>(table: &[T], g: usize, ids: impl Iterator<Item = u32>) {
+    #[cfg(target_arch = "x86_64")]
+    for id in ids {
+        let row = &table[id as usize * g..(id as usize + 1) * g];
+        let p = row.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(row)).step_by(64) {
+            // SAFETY: `prefetcht0` is SSE, part of every x86-64 CPU, and a hint that never faults
+            // or writes; the address is inside `row` anyway.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.wrapping_add(off),
+                );
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (table, g, ids);
+}
+
 /// Visiting order of the time steps.
 pub(crate) fn step_order(t: usize, reverse: bool) -> Vec<usize> {
     if reverse {

@@ -32,9 +32,9 @@ use super::cell_tail::{Tail, LANES};
 use super::dropout_projection::DropoutFold;
 use super::kernels::{
     add_recurrent_grad, build_aux, check_ids, cpu_slice, fused_op_grads, gemm_threads, mat,
-    mat_mut, matmul, matmul_sum_k, mul_into, padded_width, rows_per_chunk, run_chunks, run_op,
-    simd_kernel, split, split_mut, split_opt, step_and_last_outputs, step_order, to_vec,
-    transpose_padded, with_slice, Dims, Mat, MatMut, OpInput, Real, Run,
+    mat_mut, matmul, matmul_sum_k, mul_into, padded_width, prefetch_rows, rows_per_chunk,
+    run_chunks, run_op, simd_kernel, split, split_mut, split_opt, step_and_last_outputs,
+    step_order, to_vec, transpose_padded, with_slice, Dims, Mat, MatMut, OpInput, Real, Run,
 };
 
 simd_kernel! {
@@ -398,7 +398,12 @@ fn fwd_chunk<T: Real>(d: Dims, w: &[T], ch: FwdChunk<'_, T>) {
     let mut save = ch.save;
     // Inference on unmasked steps: the cheaper cell that keeps nothing and blends nothing.
     let plain = save.is_none() && ch.mask.is_none();
-    for s in step_order(t_len, d.reverse) {
+    let order = step_order(t_len, d.reverse);
+    for (k_step, &s) in order.iter().enumerate() {
+        // The table rows of the next step load while this step's GEMM runs.
+        if let (XSource::Gathered { table, ids }, Some(&next)) = (ch.x, order.get(k_step + 1)) {
+            prefetch_rows(table, g4, (0..nb).map(|r| ids[r * t_len + next]));
+        }
         let (a, wk): (&[T], &[T]) = if ain.is_empty() {
             (&h, w)
         } else {
