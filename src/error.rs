@@ -57,18 +57,12 @@ pub enum Error {
     /// From the train crate.
     #[error(transparent)]
     Train(#[from] textrnn_train::Error),
-    /// From the evaluation functions (classification report, curves, thresholds).
+    /// From evaluation, threshold tuning, LIME, the plots or the HTML report.
     #[error(transparent)]
-    Eval(#[from] textrnn_train::evaluation::EvalError),
-    /// From the plotting functions.
+    Eval(#[from] textrnn_eval::Error),
+    /// Writing a file atomically failed.
     #[error(transparent)]
-    Plot(#[from] textrnn_train::plot::PlotError),
-    /// From the LIME explainer.
-    #[error(transparent)]
-    Explain(#[from] textrnn_train::explain::ExplainError),
-    /// From the HTML report.
-    #[error(transparent)]
-    Report(#[from] textrnn_train::report::ReportError),
+    Fs(#[from] textrnn_fs::Error),
     /// From candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -4,7 +4,7 @@
 //! The numbers come from the model's probabilities `(N, C)` (a sigmoid model gives `C = 2`,
 //! rows `[1 - p, p]`):
 //! - predicted class: binary `p >= threshold` (0.5 unless `threshold.json` or `--threshold`
-//!   says otherwise), multi-class arg-max;
+//!   says otherwise), multi-class arg-max ([`Predictions::decide`]);
 //! - `loss`: mean cross-entropy of the probabilities (scikit-learn's `log_loss`, clipped at
 //!   1e-15);
 //! - `auc`: binary ROC AUC of `p`, or the one-vs-rest macro average over classes.
@@ -14,61 +14,21 @@
 //!
 //! ```no_run
 //! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
-//! let m = run.evaluate(&textrnn::TrainOptions::default())?;
+//! let m = textrnn::evaluate(&run, &textrnn::DataOptions::default(), None)?;
 //! println!("{}\n{}", m.classification_report, m.confusion_matrix);
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
-use serde::{Deserialize, Serialize};
-use textrnn_train::evaluation::{
-    argmax_labels, classification_report, confusion_matrix, log_loss, predict_with_threshold,
-    roc_auc_binary, roc_auc_ovr, ClassificationReport, ConfusionMatrix,
+use serde::Serialize;
+use textrnn_eval::{
+    classification_report, confusion_matrix, log_loss, roc_auc_binary, roc_auc_ovr,
+    ClassificationReport, ConfusionMatrix, Predictions,
 };
 
-use crate::pipeline::TestPredictions;
+use crate::corpus::DataOptions;
+use crate::decision::{self, DecisionThreshold};
+use crate::run::{self, Run, Which};
 use crate::Result;
-
-/// Where a binary decision threshold comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdSource {
-    /// The default 0.5.
-    Default,
-    /// `threshold.json` in the run directory (written by `tune-threshold`).
-    File,
-    /// Given explicitly (`--threshold`).
-    Explicit,
-}
-
-/// The decision threshold used for a binary model: predict the second class when
-/// `p >= value`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct DecisionThreshold {
-    /// The threshold on the probability of the second (positive) class.
-    pub value: f64,
-    /// Where it comes from.
-    pub source: ThresholdSource,
-}
-
-impl DecisionThreshold {
-    /// The default 0.5.
-    pub const DEFAULT: DecisionThreshold = DecisionThreshold {
-        value: 0.5,
-        source: ThresholdSource::Default,
-    };
-
-    /// A short description for output, e.g. `0.4213 (from threshold.json)`.
-    pub fn describe(&self) -> String {
-        match self.source {
-            ThresholdSource::Default => format!("{:.4} (default)", self.value),
-            ThresholdSource::File => format!(
-                "{:.4} (from threshold.json, written by tune-threshold)",
-                self.value
-            ),
-            ThresholdSource::Explicit => format!("{:.4} (from --threshold)", self.value),
-        }
-    }
-}
 
 /// Test-split evaluation saved as `metrics.json` and printed by `train` and `evaluate`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -91,27 +51,14 @@ pub struct TestMetrics {
     pub classification_report: ClassificationReport,
 }
 
-/// Predicted classes: `p >= threshold` for two classes, arg-max otherwise.
-pub(crate) fn decide(
-    preds: &TestPredictions,
-    threshold: Option<DecisionThreshold>,
-) -> Result<(Vec<u32>, Option<DecisionThreshold>)> {
-    if preds.n_classes == 2 {
-        let t = threshold.unwrap_or(DecisionThreshold::DEFAULT);
-        let scores: Vec<f32> = preds.probs.iter().skip(1).step_by(2).copied().collect();
-        Ok((predict_with_threshold(&scores, t.value), Some(t)))
-    } else {
-        Ok((argmax_labels(&preds.probs, preds.n_classes)?, None))
-    }
-}
-
 /// Computes every test metric from saved probabilities and labels.
 pub fn compute_metrics(
-    preds: &TestPredictions,
+    preds: &Predictions,
     threshold: Option<DecisionThreshold>,
 ) -> Result<TestMetrics> {
     let c = preds.n_classes;
-    let (predicted, threshold) = decide(preds, threshold)?;
+    let threshold = decision::effective(c, threshold);
+    let predicted = preds.decide(threshold.map(|t| t.value));
     let names = &preds.class_names;
     let report = classification_report(&preds.labels, &predicted, names)?.with_digits(4);
     let cm = confusion_matrix(&preds.labels, &predicted, names)?;
@@ -135,4 +82,28 @@ pub fn compute_metrics(
         confusion_matrix: cm,
         classification_report: report,
     })
+}
+
+/// Re-evaluates the run on its recipe's test split (re-created from the corpus), at
+/// `threshold` for a binary run (checked to lie in [0, 1]; an error for a multi-class run),
+/// else the run's own (`threshold.json` if present, else 0.5).
+pub fn evaluate(run: &Run, data: &DataOptions, threshold: Option<f64>) -> Result<TestMetrics> {
+    let threshold = run.decision_threshold(threshold)?;
+    let preds = test_predictions(run, data, false)?;
+    compute_metrics(&preds, threshold)
+}
+
+/// Test labels and probabilities: from `test_predictions.json` when `saved_ok` and the file
+/// exists, else by re-creating the test split and running the model.
+pub(crate) fn test_predictions(
+    run: &Run,
+    data: &DataOptions,
+    saved_ok: bool,
+) -> Result<Predictions> {
+    let path = run.dir().join(run::TEST_PREDICTIONS);
+    if saved_ok && path.is_file() {
+        return run::read_json(&path);
+    }
+    let split = run.split(data, Which::Test)?;
+    run.predict_split(&split.encoded, data.progress)
 }

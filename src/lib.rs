@@ -1,26 +1,40 @@
 //! textrnn: train, evaluate, explain and serve recurrent-network text classifiers on candle.
 //!
 //! This facade re-exports the layered crates and owns what ties them together:
-//! the [`Recipe`] (data, text, model and training settings in one serde struct, saved as
-//! `config.json` in every run), the run directory ([`Run`]), and the end-to-end pipeline
-//! ([`train_run`], [`Run::evaluate`], [`Run::predict`]), and what is done with a trained run:
-//! threshold tuning ([`Run::tune_threshold`]), plots ([`Run::plot`]), LIME explanations
-//! ([`Run::explain`]) and the HTML report ([`Run::report`]).
+//! - the user's [`Recipe`] (data, text, model and training settings in one serde struct, read
+//!   from TOML) and the [`RunConfig`] it resolves to once training has seen the data (saved as
+//!   `config.json` in every run);
+//! - training a recipe end to end into a run directory ([`train_run`] with [`TrainOptions`]);
+//! - [`Run`], the one type that opens and checks a run directory, and predicts with it;
+//! - what is done with an opened run: [`evaluate`](fn@evaluate) on the test split,
+//!   [`tune_threshold`], [`plot`], LIME explanations ([`explain`](fn@explain)) and the HTML
+//!   [`report`](fn@report). The commands that re-read the corpus take [`DataOptions`] (where
+//!   the data is, whether to show progress).
+//!
+//! Metrics, curves, LIME, figures and the report come from [`eval`] (`textrnn-eval`); this
+//! crate only wires runs and data to them.
 //!
 //! ```no_run
-//! use textrnn::{Recipe, TrainOptions, train_run};
+//! use textrnn::{DataOptions, Recipe, Run, TrainOptions};
 //! let recipe = Recipe::builtin("imdb-bigru")?;
-//! let outcome = train_run(&recipe, &TrainOptions::default())?;
+//! let outcome = textrnn::train_run(&recipe, &TrainOptions::default())?;
 //! println!("test accuracy {:.3}", outcome.test.map(|t| t.accuracy).unwrap_or(f64::NAN));
+//!
+//! let run = Run::open(&outcome.dir)?;
+//! let metrics = textrnn::evaluate(&run, &DataOptions::default(), None)?;
+//! let preds = run.predict(&["a wonderful film".to_string()], 32, false)?;
+//! let label = preds.decide(run.decision_threshold(None)?.map(|t| t.value))[0];
+//! println!("{} -> {}", metrics.accuracy, run.class_names()[label as usize]);
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 #![warn(missing_docs)]
 
-mod atomic;
+mod config;
+mod corpus;
+mod decision;
 mod error;
 mod evaluate;
 mod explain;
-mod pipeline;
 mod plots;
 mod recipe;
 mod report;
@@ -28,17 +42,25 @@ mod run;
 mod runtime;
 pub mod synthetic;
 mod threshold;
+mod training;
 
+pub use config::RunConfig;
+pub use corpus::{DataOptions, Limits};
+pub use decision::{DecisionThreshold, ThresholdSource};
 pub use error::{Error, Result};
-pub use evaluate::{compute_metrics, DecisionThreshold, TestMetrics, ThresholdSource};
-pub use explain::ExplainOptions;
-pub use pipeline::{prepare, train_run, Prepared, TestPredictions, TrainOptions, TrainOutcome};
-pub use recipe::{FitOn, Normalize, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
-pub use report::ReportOptions;
+pub use evaluate::{compute_metrics, evaluate, TestMetrics};
+pub use explain::{explain, ExplainOptions};
+pub use plots::plot;
+pub use recipe::{FitOn, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
+pub use report::{report, ReportOptions};
 pub use run::Run;
 pub use runtime::configure_allocator;
+pub use threshold::tune_threshold;
+pub use training::{train_run, TrainOptions, TrainOutcome};
 
 pub use textrnn_data as data;
+pub use textrnn_eval as eval;
+pub use textrnn_fs as fs;
 pub use textrnn_models as models;
 pub use textrnn_text as text;
 pub use textrnn_train as train;

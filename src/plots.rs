@@ -7,12 +7,12 @@
 //! | `roc.{png,svg}` | ROC curve (binary: of the second class; multi-class: one vs rest per class) |
 //! | `pr.{png,svg}` | precision-recall curves, same classes |
 //!
-//! `train` draws them; `plot RUN_DIR` ([`Run::plot`]) redraws them from `history.json` and the
+//! `train` draws them; `plot RUN_DIR` ([`plot`]) redraws them from `history.json` and the
 //! saved test predictions (`test_predictions.json`, or a new pass over the test split).
 //!
 //! ```no_run
 //! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
-//! for path in run.plot(&textrnn::TrainOptions::default())? {
+//! for path in textrnn::plot(&run, &textrnn::DataOptions::default())? {
 //!     println!("{}", path.display());
 //! }
 //! # Ok::<(), textrnn::Error>(())
@@ -20,11 +20,13 @@
 
 use std::path::{Path, PathBuf};
 
-use textrnn_train::evaluation::{precision_recall_curves, roc_curves};
-use textrnn_train::plot::{confusion_heatmap, history_plot, pr_plot, roc_plot};
+use textrnn_eval::{
+    confusion_heatmap, history_plot, pr_plot, precision_recall_curves, roc_curves, roc_plot,
+    Predictions,
+};
 
+use crate::corpus::DataOptions;
 use crate::evaluate::{self, TestMetrics};
-use crate::pipeline::{TestPredictions, TrainOptions};
 use crate::run::{self, Run};
 use crate::{Error, Result};
 
@@ -56,7 +58,7 @@ pub(crate) fn history_series(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
 pub(crate) fn write_plots(
     dir: &Path,
     history: Option<&[(String, Vec<f64>)]>,
-    test: Option<(&TestPredictions, &TestMetrics)>,
+    test: Option<(&Predictions, &TestMetrics)>,
 ) -> Result<Vec<PathBuf>> {
     let plots = dir.join(run::PLOTS);
     std::fs::create_dir_all(&plots).map_err(|e| Error::io(&plots, e))?;
@@ -82,29 +84,27 @@ pub(crate) fn write_plots(
     Ok(written)
 }
 
-impl Run {
-    /// Redraws `plots/` from `history.json` and the test predictions (saved ones, else a new
-    /// pass over the re-created test split); the confusion matrix uses the run's threshold.
-    pub fn plot(&self, opts: &TrainOptions) -> Result<Vec<PathBuf>> {
-        let path = self.dir.join(run::HISTORY_JSON);
-        if !path.is_file() {
-            return Err(Error::Run {
-                dir: self.dir.clone(),
-                reason: format!(
-                    "{} is missing: the training curves are drawn from it (train the run again to get it)",
-                    run::HISTORY_JSON
-                ),
-            });
-        }
-        let series = history_series(&path)?;
-        if series.is_empty() {
-            return Err(Error::Run {
-                dir: self.dir.clone(),
-                reason: format!("{} holds no epoch", run::HISTORY_JSON),
-            });
-        }
-        let preds = self.test_predictions(opts, true)?;
-        let metrics = evaluate::compute_metrics(&preds, self.decision_threshold(None)?)?;
-        write_plots(&self.dir, Some(&series), Some((&preds, &metrics)))
+/// Redraws `plots/` of a run from `history.json` and the test predictions (saved ones, else a
+/// new pass over the re-created test split); the confusion matrix uses the run's threshold.
+pub fn plot(run: &Run, data: &DataOptions) -> Result<Vec<PathBuf>> {
+    let path = run.dir().join(run::HISTORY_JSON);
+    if !path.is_file() {
+        return Err(Error::Run {
+            dir: run.dir().to_path_buf(),
+            reason: format!(
+                "{} is missing: the training curves are drawn from it (train the run again to get it)",
+                run::HISTORY_JSON
+            ),
+        });
     }
+    let series = history_series(&path)?;
+    if series.is_empty() {
+        return Err(Error::Run {
+            dir: run.dir().to_path_buf(),
+            reason: format!("{} holds no epoch", run::HISTORY_JSON),
+        });
+    }
+    let preds = evaluate::test_predictions(run, data, true)?;
+    let metrics = evaluate::compute_metrics(&preds, run.decision_threshold(None)?)?;
+    write_plots(run.dir(), Some(&series), Some((&preds, &metrics)))
 }

@@ -1,7 +1,10 @@
-//! The recipe: everything that defines a run (data, text processing, model, training) in one
-//! serde struct, read from TOML and saved as `config.json` in every run directory.
+//! The recipe: what the user asks for (data, text processing, model, training) in one serde
+//! struct, read from TOML. Training checks it ([`Recipe::validate`]) and resolves it against the
+//! data into a [`RunConfig`](crate::RunConfig), which is saved as `config.json`.
 //!
-//! Unknown keys are errors (`deny_unknown_fields`), so a typo in a recipe never passes silently.
+//! Unknown keys are errors (`deny_unknown_fields`), so a typo in a recipe never passes silently;
+//! parsing checks only the syntax, so command-line overrides can still change the values before
+//! the one check.
 //! Field names mirror the Keras arguments tutorial users know (`num_words`, `maxlen`,
 //! `padding`, `truncating`, `recurrent_dropout`, `restore_best_weights`, ...).
 //!
@@ -17,7 +20,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use textrnn_data::DataConfig;
 use textrnn_models::ModelSpec;
-use textrnn_text::{Padding, Truncating};
+use textrnn_text::{pad_sequences, KerasTokenizer, NormalizeConfig, Padding, Pipeline, Truncating};
 use textrnn_train::TrainConfig;
 
 use crate::{Error, Result};
@@ -62,7 +65,8 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A complete description of a run.
+/// A complete description of a run, as the user wrote it (`maxlen`, the vocabulary size and the
+/// class names may still be left to the data).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
@@ -90,7 +94,7 @@ pub struct Recipe {
     /// Optimiser, epochs, batch size, early stopping.
     #[serde(default)]
     pub train: TrainConfig,
-    /// Class names, indexed by label; filled in from the corpus when a run is trained.
+    /// Class names, indexed by label; filled in from the corpus in the [`RunConfig`](crate::RunConfig).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
 }
@@ -174,7 +178,7 @@ pub struct TextRecipe {
     pub truncating: Truncating,
     /// Cleaning before tokenizing: a preset (`"none"`, `"imdb"`, `"tweets"`) or a list of
     /// steps (`["strip_html_breaks", "lowercase", ...]`, see `textrnn_text::Step`).
-    pub normalize: Normalize,
+    pub normalize: NormalizeConfig,
     /// Which texts the vocabulary is built from.
     pub fit_on: FitOn,
 }
@@ -190,43 +194,9 @@ impl Default for TextRecipe {
             maxlen: None,
             padding: Padding::Pre,
             truncating: Truncating::Pre,
-            normalize: Normalize::Preset("none".to_string()),
+            normalize: NormalizeConfig::default(),
             fit_on: FitOn::Train,
         }
-    }
-}
-
-/// The cleaning applied before tokenizing.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum Normalize {
-    /// A named preset: `none`, `imdb` (drops `<br />` tags) or `tweets` (the airline tutorial's cleaning).
-    Preset(String),
-    /// Explicit steps, applied in order.
-    Steps(Vec<textrnn_text::Step>),
-}
-
-impl Normalize {
-    /// The steps this setting stands for; an unknown preset is an error naming it.
-    pub fn steps(&self) -> Result<Vec<textrnn_text::Step>> {
-        use textrnn_text::Step;
-        match self {
-            Normalize::Steps(steps) => Ok(steps.clone()),
-            Normalize::Preset(name) => match name.as_str() {
-                "none" => Ok(Vec::new()),
-                "imdb" => Ok(Step::IMDB.to_vec()),
-                "tweets" => Ok(Step::TWEETS.to_vec()),
-                other => Err(Error::invalid(
-                    "text.normalize",
-                    format!("unknown preset {other:?}; use none, imdb, tweets or a list of steps"),
-                )),
-            },
-        }
-    }
-
-    /// The compiled cleaning pipeline.
-    pub fn pipeline(&self) -> Result<textrnn_text::Pipeline> {
-        Ok(textrnn_text::Pipeline::from_steps(self.steps()?)?)
     }
 }
 
@@ -241,10 +211,38 @@ impl TextRecipe {
             ..Default::default()
         }
     }
+
+    /// The compiled cleaning pipeline of this recipe.
+    pub fn pipeline(&self) -> Result<Pipeline> {
+        Ok(Pipeline::new(&self.normalize)?)
+    }
+
+    /// Token ids of already cleaned texts, padded and truncated to `maxlen` as this recipe says:
+    /// a row-major `texts.len() x maxlen` matrix.
+    pub fn encode(
+        &self,
+        tokenizer: &KerasTokenizer,
+        maxlen: usize,
+        texts: &[String],
+    ) -> Result<Vec<u32>> {
+        self.pad(&tokenizer.texts_to_sequences(texts), maxlen)
+    }
+
+    /// Pads and truncates token id sequences to `maxlen` as this recipe says.
+    pub(crate) fn pad(&self, seqs: &[Vec<u32>], maxlen: usize) -> Result<Vec<u32>> {
+        Ok(pad_sequences(
+            seqs,
+            maxlen,
+            self.padding,
+            self.truncating,
+            0,
+        )?)
+    }
 }
 
 impl Recipe {
-    /// Parses a recipe from TOML text; `origin` names it in errors.
+    /// Parses a recipe from TOML text; `origin` names it in errors. Only the syntax is checked
+    /// here (unknown keys, types, preset names); [`Recipe::validate`] checks the values.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let mut recipe: Recipe = toml::from_str(text).map_err(|e| Error::Recipe {
             path: origin.to_string(),
@@ -253,7 +251,6 @@ impl Recipe {
         if recipe.model.name.is_empty() {
             recipe.model.name = recipe.name.clone();
         }
-        recipe.validate()?;
         Ok(recipe)
     }
 
@@ -261,12 +258,10 @@ impl Recipe {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         if path.extension().is_some_and(|e| e == "json") {
-            let recipe: Recipe = serde_json::from_str(&text).map_err(|e| Error::Recipe {
+            return serde_json::from_str(&text).map_err(|e| Error::Recipe {
                 path: path.display().to_string(),
                 message: e.to_string(),
-            })?;
-            recipe.validate()?;
-            return Ok(recipe);
+            });
         }
         Self::from_toml(&text, &path.display().to_string())
     }
@@ -296,7 +291,8 @@ impl Recipe {
         }
     }
 
-    /// Checks values the type system cannot (fractions, lengths, sizes).
+    /// Checks values the type system cannot (fractions, lengths, sizes). Training calls it once,
+    /// before reading any data.
     pub fn validate(&self) -> Result<()> {
         if let Some(0) = self.text.maxlen {
             return Err(Error::invalid(
@@ -347,7 +343,6 @@ impl Recipe {
                 }
             }
         }
-        self.text.normalize.steps()?;
         Ok(())
     }
 
@@ -357,5 +352,43 @@ impl Recipe {
             path: self.name.clone(),
             message: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const MINIMAL: &str = "name = \"x\"\n[data]\ncorpus = \"imdb\"\n[model]\nlayers = []\n";
+
+    #[test]
+    fn parsing_checks_syntax_and_validate_checks_values() {
+        // Overrides may still fix a value after parsing, so parsing accepts it...
+        let text = format!("{MINIMAL}[train]\nepochs = 0\n");
+        let mut recipe = Recipe::from_toml(&text, "x.toml").unwrap();
+        // ...and the one check names the setting and its command-line flag.
+        let err = recipe.validate().unwrap_err();
+        assert!(err.to_string().contains("--epochs"), "{err}");
+        recipe.train.epochs = 1;
+        recipe.validate().unwrap();
+    }
+
+    #[test]
+    fn normalize_is_a_preset_or_steps() {
+        let imdb = Recipe::builtin("imdb-bigru").unwrap();
+        assert_eq!(imdb.text.normalize, NormalizeConfig::imdb());
+        let steps = format!("{MINIMAL}[text]\nnormalize = [\"lowercase\"]\n");
+        let recipe = Recipe::from_toml(&steps, "x.toml").unwrap();
+        assert_eq!(
+            recipe.text.normalize.steps(),
+            [textrnn_text::Step::Lowercase]
+        );
+        let bad = format!("{MINIMAL}[text]\nnormalize = \"nope\"\n");
+        let err = Recipe::from_toml(&bad, "x.toml").unwrap_err();
+        assert!(err.to_string().contains("none, imdb, tweets"), "{err}");
+        // The default is the `none` preset, written as in earlier config.json files.
+        let json = serde_json::to_value(TextRecipe::default()).unwrap();
+        assert_eq!(json["normalize"], "none");
     }
 }

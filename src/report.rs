@@ -13,21 +13,24 @@
 //!
 //! ```no_run
 //! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
-//! let path = run.report(&textrnn::TrainOptions::default(), &textrnn::ReportOptions::default())?;
+//! let data = textrnn::DataOptions::default();
+//! let path = textrnn::report(&run, &data, &textrnn::ReportOptions::default())?;
 //! println!("{}", path.display());
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
 use std::path::PathBuf;
 
-use textrnn_train::report::{write_report, ExplainedExample, RunReport};
+use textrnn_eval::{write_report, ExplainedExample, RunReport};
 
-use crate::evaluate::{self, ThresholdSource};
-use crate::pipeline::{self, TrainOptions, Which};
-use crate::run::{self, Run};
-use crate::{ExplainOptions, Result};
+use crate::corpus::DataOptions;
+use crate::decision::ThresholdSource;
+use crate::evaluate;
+use crate::explain::{explain, ExplainOptions};
+use crate::run::{self, Run, Which};
+use crate::Result;
 
-/// Settings of [`Run::report`].
+/// Settings of [`report`].
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
     /// Output file (default `RUN_DIR/report.html`).
@@ -69,104 +72,101 @@ fn pick_examples(labels: &[u32], predicted: &[u32], confidence: &[f32], k: usize
     picked
 }
 
-impl Run {
-    /// Writes the HTML report and returns its path (see the module docs). The test split is
-    /// re-created for the example texts; the probabilities come from `test_predictions.json`
-    /// when it matches, else from a new pass.
-    pub fn report(&self, opts: &TrainOptions, ro: &ReportOptions) -> Result<PathBuf> {
-        let split = pipeline::recreate_split(self, opts, Which::Test)?;
-        let mut preds = self.test_predictions(opts, true)?;
-        if preds.labels != split.encoded.labels || preds.class_names != self.class_names() {
-            preds = self.predict_split(&split.encoded, opts.progress)?;
-        }
-        let threshold = self.decision_threshold(None)?;
-        let metrics = evaluate::compute_metrics(&preds, threshold)?;
-
-        let history_path = self.dir.join(run::HISTORY_JSON);
-        let history = if history_path.is_file() {
-            crate::plots::history_series(&history_path)?
-        } else {
-            Vec::new()
-        };
-        let (c, names) = (preds.n_classes, &preds.class_names);
-        let roc = textrnn_train::evaluation::roc_curves(&preds.probs, c, &preds.labels, names)?;
-        let pr = textrnn_train::evaluation::precision_recall_curves(
-            &preds.probs,
-            c,
-            &preds.labels,
-            names,
-        )?;
-
-        let (predicted, _) = evaluate::decide(&preds, threshold)?;
-        let confidence: Vec<f32> = (0..predicted.len())
-            .map(|i| preds.probs[i * c + predicted[i] as usize])
-            .collect();
-        let mut examples = Vec::new();
-        for i in pick_examples(&preds.labels, &predicted, &confidence, ro.examples) {
-            let text = &split.texts[i];
-            let explain = ExplainOptions {
-                label: Some(predicted[i] as usize),
-                num_samples: ro.lime_samples,
-                top: 10,
-                seed: ro.seed,
-                ..ExplainOptions::default()
-            };
-            let explanation = match self.explain(text, &explain) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::warn!(example = i, error = %e, "example left unexplained");
-                    None
-                }
-            };
-            examples.push(ExplainedExample {
-                text: text.clone(),
-                true_label: preds.labels[i] as usize,
-                predicted_label: predicted[i] as usize,
-                probs: preds.probs[i * c..(i + 1) * c].to_vec(),
-                explanation,
-            });
-        }
-
-        let mut headline = vec![
-            (
-                format!("test accuracy ({} examples)", metrics.n),
-                metrics.accuracy,
-            ),
-            ("test loss".to_string(), metrics.loss),
-        ];
-        if let Some(auc) = metrics.auc {
-            headline.insert(1, ("test ROC AUC".to_string(), auc));
-        }
-        if let Some(t) = metrics.threshold {
-            let from = match t.source {
-                ThresholdSource::File => "decision threshold (tuned)",
-                _ => "decision threshold",
-            };
-            headline.push((from.to_string(), t.value));
-        }
-        let summary = self
-            .recipe
-            .model
-            .summary(self.maxlen())
-            .map(|s| format!("sequence length {}\n{s}", self.maxlen()))
-            .unwrap_or_default();
-        let report = RunReport {
-            run_name: self.recipe.name.clone(),
-            class_names: names.clone(),
-            recipe: self.recipe.to_toml().unwrap_or_default(),
-            model_summary: summary,
-            metrics: headline,
-            history,
-            classification: Some(metrics.classification_report.clone()),
-            confusion: Some(metrics.confusion_matrix.clone()),
-            roc,
-            pr,
-            examples,
-        };
-        let out = ro.out.clone().unwrap_or_else(|| self.dir.join(run::REPORT));
-        write_report(&report, &out)?;
-        Ok(out)
+/// Writes the HTML report of a run and returns its path (see the module docs). The test split
+/// is re-created for the example texts; the probabilities come from `test_predictions.json`
+/// when it matches, else from a new pass.
+pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathBuf> {
+    let split = run.split(data, Which::Test)?;
+    let mut preds = evaluate::test_predictions(run, data, true)?;
+    if preds.labels != split.encoded.labels || preds.class_names != run.class_names() {
+        preds = run.predict_split(&split.encoded, data.progress)?;
     }
+    let threshold = run.decision_threshold(None)?;
+    let metrics = evaluate::compute_metrics(&preds, threshold)?;
+
+    let history_path = run.dir().join(run::HISTORY_JSON);
+    let history = if history_path.is_file() {
+        crate::plots::history_series(&history_path)?
+    } else {
+        Vec::new()
+    };
+    let (c, names) = (preds.n_classes, &preds.class_names);
+    let roc = textrnn_eval::roc_curves(&preds.probs, c, &preds.labels, names)?;
+    let pr = textrnn_eval::precision_recall_curves(&preds.probs, c, &preds.labels, names)?;
+
+    let predicted = preds.decide(metrics.threshold.map(|t| t.value));
+    let confidence: Vec<f32> = (0..predicted.len())
+        .map(|i| preds.probs[i * c + predicted[i] as usize])
+        .collect();
+    let mut examples = Vec::new();
+    for i in pick_examples(&preds.labels, &predicted, &confidence, ro.examples) {
+        let text = &split.texts[i];
+        let options = ExplainOptions {
+            label: Some(predicted[i] as usize),
+            num_samples: ro.lime_samples,
+            top: 10,
+            seed: ro.seed,
+            ..ExplainOptions::default()
+        };
+        let explanation = match explain(run, text, &options) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(example = i, error = %e, "example left unexplained");
+                None
+            }
+        };
+        examples.push(ExplainedExample {
+            text: text.clone(),
+            true_label: preds.labels[i] as usize,
+            predicted_label: predicted[i] as usize,
+            probs: preds.probs[i * c..(i + 1) * c].to_vec(),
+            explanation,
+        });
+    }
+
+    let mut headline = vec![
+        (
+            format!("test accuracy ({} examples)", metrics.n),
+            metrics.accuracy,
+        ),
+        ("test loss".to_string(), metrics.loss),
+    ];
+    if let Some(auc) = metrics.auc {
+        headline.insert(1, ("test ROC AUC".to_string(), auc));
+    }
+    if let Some(t) = metrics.threshold {
+        let from = match t.source {
+            ThresholdSource::File => "decision threshold (tuned)",
+            _ => "decision threshold",
+        };
+        headline.push((from.to_string(), t.value));
+    }
+    let recipe = run.config().recipe();
+    let maxlen = run.config().maxlen();
+    let summary = recipe
+        .model
+        .summary(maxlen)
+        .map(|s| format!("sequence length {maxlen}\n{s}"))
+        .unwrap_or_default();
+    let report = RunReport {
+        run_name: recipe.name.clone(),
+        class_names: names.clone(),
+        recipe: recipe.to_toml().unwrap_or_default(),
+        model_summary: summary,
+        metrics: headline,
+        history,
+        classification: Some(metrics.classification_report.clone()),
+        confusion: Some(metrics.confusion_matrix.clone()),
+        roc,
+        pr,
+        examples,
+    };
+    let out = ro
+        .out
+        .clone()
+        .unwrap_or_else(|| run.dir().join(run::REPORT));
+    write_report(&report, &out)?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! A run directory: everything one training run produced, and what `evaluate`, `predict`,
-//! `summary` and the reports load back.
+//! A run directory: everything one training run produced. [`Run`] is the one type that opens
+//! and checks it; the commands ([`evaluate`](fn@crate::evaluate), [`plot`](crate::plot),
+//! [`report`](fn@crate::report), [`explain`](fn@crate::explain),
+//! [`tune_threshold`](crate::tune_threshold)) take an opened [`Run`].
 //!
 //! | file | content |
 //! | --- | --- |
-//! | `config.json` | the fully resolved [`Recipe`] (maxlen and vocabulary size filled in) |
+//! | `config.json` | the [`RunConfig`]: the resolved recipe (maxlen and vocabulary size filled in) |
 //! | `tokenizer.json` | the fitted tokenizer, loadable by Hugging Face `tokenizers` as it is |
 //! | `model.safetensors` | the weights (Keras names: `embedding/embeddings`, ...) |
 //! | `history.csv`, `history.json` | per-epoch train and validation loss and metrics |
@@ -14,17 +16,28 @@
 //! | `plots/` | `history`, `confusion`, `roc`, `pr` as PNG and SVG |
 //! | `report.html` | the self-contained HTML report (`report`) |
 //!
-//! Every file is written atomically (temporary file + rename).
+//! Every file is written atomically ([`textrnn_fs::write`]).
+//!
+//! ```no_run
+//! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
+//! let preds = run.predict(&["a wonderful film".to_string()], 32, false)?;
+//! let threshold = run.decision_threshold(None)?;
+//! let label = preds.decide(threshold.map(|t| t.value))[0];
+//! println!("{}", run.class_names()[label as usize]);
+//! # Ok::<(), textrnn::Error>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 
-use textrnn_models::TextClassifier;
-use textrnn_text::KerasTokenizer;
-use textrnn_train::Predictions;
+use serde::Serialize;
+use textrnn_eval::{Predictions, ThresholdChoice};
+use textrnn_models::{Classifier, TextClassifier};
+use textrnn_text::{KerasTokenizer, Pipeline};
+use textrnn_train::EncodedSplit;
 
-use crate::evaluate::{self, DecisionThreshold, TestMetrics, ThresholdSource};
-use crate::pipeline::{self, Limits, TestPredictions, TrainOptions, Which, EVAL_BATCH};
-use crate::{Error, Recipe, Result};
+use crate::corpus::{self, DataOptions, Limits};
+use crate::decision::{DecisionThreshold, ThresholdSource};
+use crate::{Error, Result, RunConfig};
 
 pub(crate) const CONFIG: &str = "config.json";
 pub(crate) const TOKENIZER: &str = "tokenizer.json";
@@ -37,6 +50,9 @@ pub(crate) const LIMITS: &str = "limits.json";
 pub(crate) const THRESHOLD: &str = "threshold.json";
 pub(crate) const PLOTS: &str = "plots";
 pub(crate) const REPORT: &str = "report.html";
+
+/// Batch size of evaluation passes (the same in `train` and `evaluate`, so the numbers agree).
+const EVAL_BATCH: usize = 512;
 
 /// Creates the run directory: `out` if given (it may exist but must not hold a model), else
 /// `runs/<name>`, or `runs/<name>-N` for the first free N, so an earlier run is never overwritten.
@@ -67,20 +83,6 @@ pub(crate) fn create_dir(out: Option<&Path>, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// A trained run loaded from its directory.
-pub struct Run {
-    /// The directory.
-    pub dir: PathBuf,
-    /// The resolved recipe from `config.json`.
-    pub recipe: Recipe,
-    /// The tokenizer from `tokenizer.json`.
-    pub tokenizer: KerasTokenizer,
-    /// The model with the weights of `model.safetensors`.
-    pub model: TextClassifier,
-    /// The subsampling limits of training (`limits.json`; none when absent).
-    pub(crate) limits: Limits,
-}
-
 /// Reads and parses a JSON file of the run directory.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -90,8 +92,58 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
     })
 }
 
+/// Writes `value` as pretty JSON, atomically.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Json {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    Ok(textrnn_fs::write(path, text.as_bytes())?)
+}
+
+/// Probabilities of an encoded split from `model`, with the split's labels and the class names
+/// (the layout of `test_predictions.json`).
+pub(crate) fn predict_split(
+    model: &TextClassifier,
+    split: &EncodedSplit,
+    class_names: &[String],
+    progress: bool,
+) -> Result<Predictions> {
+    let preds =
+        textrnn_train::predict_proba(model, &split.tokens, split.seq_len, EVAL_BATCH, progress)?;
+    Ok(preds.with_labels(split.labels.clone(), class_names.to_vec()))
+}
+
+/// A split of a saved run, re-created from its recipe, seed and limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    Validation,
+    Test,
+}
+
+/// One re-created split of a saved run: cleaned texts, labels, and the padded token ids.
+pub(crate) struct RunSplit {
+    /// Cleaned texts (as the model saw them).
+    pub texts: Vec<String>,
+    /// Token ids and labels.
+    pub encoded: EncodedSplit,
+}
+
+/// A trained run, opened from its directory and checked: every file it needs is there and
+/// loads, and the configuration is resolved.
+pub struct Run {
+    dir: PathBuf,
+    config: RunConfig,
+    tokenizer: KerasTokenizer,
+    model: TextClassifier,
+    /// The recipe's cleaning, compiled once.
+    clean: Pipeline,
+    /// The subsampling limits of training (`limits.json`; none when absent).
+    limits: Limits,
+}
+
 impl Run {
-    /// Loads a run directory; a missing or corrupted file is an error naming it.
+    /// Opens a run directory; a missing or corrupted file is an error naming it.
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             return Err(Error::Run {
@@ -110,14 +162,13 @@ impl Run {
                 })
             }
         };
-        let recipe = Recipe::load(&need(CONFIG)?)?;
-        let tokenizer = KerasTokenizer::load(&need(TOKENIZER)?)?;
-        let maxlen = recipe.text.maxlen.ok_or_else(|| Error::Run {
-            dir: dir.to_path_buf(),
-            reason: "config.json has no text.maxlen".into(),
-        })?;
+        let config = RunConfig::load(&need(CONFIG)?)?;
+        let tokenizer = KerasTokenizer::load(need(TOKENIZER)?)?;
         let device = textrnn_models::select_device(false);
-        let (model, _) = TextClassifier::load(&recipe.model, maxlen, &need(MODEL)?, &device)?;
+        let recipe = config.recipe();
+        let (model, _) =
+            TextClassifier::load(&recipe.model, config.maxlen(), &need(MODEL)?, &device)?;
+        let clean = recipe.text.pipeline()?;
         let limits_path = dir.join(LIMITS);
         let limits = if limits_path.is_file() {
             read_json(&limits_path)?
@@ -126,63 +177,61 @@ impl Run {
         };
         Ok(Self {
             dir: dir.to_path_buf(),
-            recipe,
+            config,
             tokenizer,
             model,
+            clean,
             limits,
         })
     }
 
-    /// The sequence length the model was trained with.
-    pub fn maxlen(&self) -> usize {
-        self.recipe.text.maxlen.unwrap_or(1)
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// Class probabilities for raw texts (cleaned, tokenized and padded as in training).
-    pub fn predict(
-        &self,
-        texts: &[String],
-        batch_size: usize,
-        progress: bool,
-    ) -> Result<Predictions> {
-        let clean = pipeline::normalizer(&self.recipe.text)?;
-        let cleaned: Vec<String> = texts.iter().map(|t| clean.apply(t)).collect();
-        let tokens = pipeline::encode(&self.tokenizer, &self.recipe.text, self.maxlen(), &cleaned)?;
-        Ok(textrnn_train::predict_proba(
-            &self.model,
-            &tokens,
-            self.maxlen(),
-            batch_size,
-            progress,
-        )?)
+    /// The resolved configuration (`config.json`).
+    pub fn config(&self) -> &RunConfig {
+        &self.config
     }
 
-    /// Re-evaluates the run on its recipe's test split, at the run's threshold
-    /// (`threshold.json` if present, else 0.5).
-    pub fn evaluate(&self, opts: &TrainOptions) -> Result<TestMetrics> {
-        self.evaluate_with(opts, None)
+    /// The fitted tokenizer (`tokenizer.json`).
+    pub fn tokenizer(&self) -> &KerasTokenizer {
+        &self.tokenizer
     }
 
-    /// Like [`Run::evaluate`], with an explicit binary threshold (an error for a multi-class
-    /// run).
-    pub fn evaluate_with(
-        &self,
-        opts: &TrainOptions,
-        threshold: Option<f64>,
-    ) -> Result<TestMetrics> {
-        let threshold = self.decision_threshold(threshold)?;
-        let preds = self.test_predictions(opts, false)?;
-        evaluate::compute_metrics(&preds, threshold)
+    /// The model with the trained weights (`model.safetensors`).
+    pub fn model(&self) -> &TextClassifier {
+        &self.model
     }
 
     /// Class names from the training corpus.
     pub fn class_names(&self) -> &[String] {
-        &self.recipe.classes
+        self.config.classes()
     }
 
     /// Number of classes the model predicts.
     pub fn n_classes(&self) -> usize {
-        textrnn_models::Classifier::output(&self.model).n_classes()
+        self.model.output().n_classes()
+    }
+
+    /// The class index for a name (exact) or an index (`0..C`).
+    pub fn class_index(&self, label: &str) -> Result<usize> {
+        let names = self.class_names();
+        if let Some(i) = names.iter().position(|n| n == label) {
+            return Ok(i);
+        }
+        match label.trim().parse::<usize>() {
+            Ok(i) if i < self.n_classes() => Ok(i),
+            _ => Err(Error::invalid(
+                "--label",
+                format!(
+                    "`{label}` is not one of the run's classes: {} (or an index 0..={})",
+                    names.join(", "),
+                    self.n_classes().saturating_sub(1)
+                ),
+            )),
+        }
     }
 
     /// Fails with a message naming `what` when the run is not a binary classifier.
@@ -198,15 +247,6 @@ impl Run {
                 self.class_names().join(", ")
             ),
         })
-    }
-
-    /// The tuned threshold from `threshold.json`, if `tune-threshold` wrote one.
-    pub fn saved_threshold(&self) -> Result<Option<textrnn_train::evaluation::ThresholdChoice>> {
-        let path = self.dir.join(THRESHOLD);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        Ok(Some(read_json(&path)?))
     }
 
     /// The threshold a binary run decides with: `explicit` (checked to lie in [0, 1]), else
@@ -228,58 +268,87 @@ impl Run {
         if self.n_classes() != 2 {
             return Ok(None);
         }
-        Ok(Some(match self.saved_threshold()? {
-            Some(choice) => DecisionThreshold {
+        let path = self.dir.join(THRESHOLD);
+        Ok(Some(if path.is_file() {
+            let choice: ThresholdChoice = read_json(&path)?;
+            DecisionThreshold {
                 value: choice.threshold,
                 source: ThresholdSource::File,
-            },
-            None => DecisionThreshold::DEFAULT,
+            }
+        } else {
+            DecisionThreshold::DEFAULT
         }))
     }
 
-    /// Predicted class of each row of `preds`, at the run's threshold for a binary run.
-    pub fn decide(&self, preds: &Predictions, threshold: Option<DecisionThreshold>) -> Vec<u32> {
-        match threshold {
-            Some(t) if preds.n_classes == 2 => {
-                textrnn_train::evaluation::predict_with_threshold(&preds.column(1), t.value)
-            }
-            _ => preds.classes(),
-        }
+    /// `text` cleaned as in training.
+    pub(crate) fn clean(&self, text: &str) -> String {
+        self.clean.apply(text)
     }
 
-    /// Test labels and probabilities: from `test_predictions.json` when `saved_ok` and the file
-    /// exists, else by re-creating the test split and running the model.
-    pub(crate) fn test_predictions(
+    /// Class probabilities for raw texts (cleaned, tokenized and padded as in training).
+    pub fn predict(
         &self,
-        opts: &TrainOptions,
-        saved_ok: bool,
-    ) -> Result<TestPredictions> {
-        let path = self.dir.join(TEST_PREDICTIONS);
-        if saved_ok && path.is_file() {
-            return read_json(&path);
-        }
-        let split = pipeline::recreate_split(self, opts, Which::Test)?;
-        self.predict_split(&split.encoded, opts.progress)
+        texts: &[String],
+        batch_size: usize,
+        progress: bool,
+    ) -> Result<Predictions> {
+        let cleaned = self.clean.apply_all(texts);
+        let maxlen = self.config.maxlen();
+        let tokens = self
+            .config
+            .recipe()
+            .text
+            .encode(&self.tokenizer, maxlen, &cleaned)?;
+        Ok(textrnn_train::predict_proba(
+            &self.model,
+            &tokens,
+            maxlen,
+            batch_size,
+            progress,
+        )?)
     }
 
     /// Probabilities of an encoded split, with its labels.
     pub(crate) fn predict_split(
         &self,
-        split: &textrnn_train::EncodedSplit,
+        split: &EncodedSplit,
         progress: bool,
-    ) -> Result<TestPredictions> {
-        let preds = textrnn_train::predict_proba(
-            &self.model,
-            &split.tokens,
-            split.seq_len,
-            EVAL_BATCH,
-            progress,
-        )?;
-        Ok(TestPredictions {
-            class_names: self.class_names().to_vec(),
-            labels: split.labels.clone(),
-            n_classes: preds.n_classes,
-            probs: preds.probs,
-        })
+    ) -> Result<Predictions> {
+        predict_split(&self.model, split, self.class_names(), progress)
+    }
+
+    /// Re-creates one split exactly as in training (same corpus, split, seed and limits),
+    /// cleaning and encoding only that split with the run's tokenizer.
+    pub(crate) fn split(&self, data: &DataOptions, which: Which) -> Result<RunSplit> {
+        let recipe = self.config.recipe();
+        let corpus = corpus::load(recipe, data)?;
+        let (train, val, test) = corpus::select_splits(recipe, corpus, &self.limits)?;
+        if !recipe.classes.is_empty() && train.class_names != recipe.classes {
+            return Err(Error::Run {
+                dir: self.dir.clone(),
+                reason: format!(
+                    "the corpus now has classes [{}] but the run was trained on [{}]",
+                    train.class_names.join(", "),
+                    recipe.classes.join(", ")
+                ),
+            });
+        }
+        let (data, name) = match which {
+            Which::Validation => (val, "validation"),
+            Which::Test => (test, "test"),
+        };
+        let data = data.ok_or_else(|| Error::Run {
+            dir: self.dir.clone(),
+            reason: match which {
+                Which::Validation => "the run has no validation split (its recipe's [split] is `none` and the corpus has none); retrain with e.g. [split] kind = \"random\", validation = 0.2".to_string(),
+                Which::Test => "the recipe's corpus has no test split".to_string(),
+            },
+        })?;
+        let texts = self.clean.apply_all(&data.texts);
+        let maxlen = self.config.maxlen();
+        let tokens = recipe.text.encode(&self.tokenizer, maxlen, &texts)?;
+        let encoded = EncodedSplit::new(tokens, maxlen, data.labels)?;
+        tracing::info!(split = name, n = encoded.len(), "split re-created");
+        Ok(RunSplit { texts, encoded })
     }
 }

@@ -2,9 +2,8 @@
 //!
 //! Training allocates and frees many large tensors per step. glibc serves allocations above its
 //! mmap threshold (128 KiB, adapting up to 32 MiB) with fresh `mmap`s that are unmapped on free,
-//! so every step page-faults its buffers in again. Raising the threshold keeps them in the heap.
-//! Measured on the default recipe (3,000 IMDB reviews, one epoch, 2 cores): 15% less training
-//! time, system time 1.85 s -> 0.32 s, 8x fewer page faults, +1% peak RSS.
+//! so every step page-faults its buffers in again. Raising the threshold keeps them in the heap
+//! (the measured effect is in `docs/benchmarks.md`).
 
 /// Keeps large tensor buffers in the heap instead of per-allocation `mmap`s (glibc only; a
 /// no-op elsewhere). Environment tunables (`MALLOC_MMAP_THRESHOLD_`, ...) still win when set.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use textrnn::{synthetic, Recipe, Run, TrainOptions};
+use textrnn::{synthetic, DataOptions, Recipe, Run, TrainOptions};
 
 /// A small recipe over CSV files: Embedding(vocab, 16) -> Bidirectional(GRU(16)) -> Dense(1, sigmoid).
 pub fn tiny_recipe(dir: &Path, epochs: usize) -> Recipe {
@@ -84,7 +84,7 @@ fn train_reload_predict_round_trip() {
 
     // Reloaded, the run gives exactly the same test metrics as right after training.
     let run = Run::open(&out).expect("run reloads");
-    let again = run.evaluate(&TrainOptions::default()).expect("evaluate");
+    let again = textrnn::evaluate(&run, &DataOptions::default(), None).expect("evaluate");
     assert_eq!(again, test);
 
     let preds = run

@@ -13,7 +13,8 @@
 //!   with its dropout; the other cases are the recurrent layer alone.
 //! - `train`: forward + backward + Adam; `infer`: forward only with detached weights (nothing
 //!   tracked, so the fused op keeps no activations).
-//! - `fused` vs `reference` (the step-wise candle path, selected with `TEXTRNN_FUSED=0`).
+//! - `fused` vs `reference` (the step-wise candle path: `Backend::Reference` for the layer
+//!   cases, `TEXTRNN_FUSED=0` when the whole-model cases build their recurrent layers).
 //! - FLOPs: forward `2·B·T·(E·G·u + u·G·u)` per direction, training counted as 3× forward.
 //! - Peak RSS: `VmHWM` from `/proc/self/status`, reset before each measurement by writing `5` to
 //!   `/proc/self/clear_refs` (Linux). The reset sets the mark to the *current* RSS, which includes
@@ -37,14 +38,14 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use textrnn::models::recurrent::{gru_projected, lstm_projected, no_grad, Outputs};
+use textrnn::models::rnn::{Backend, Cell as RnnCell, Input, Options, Outputs, Pool};
 use textrnn::models::{Classifier, Mode, ModelSpec, TextClassifier};
 use textrnn::train::{Adam, AdamConfig, Optimizer};
 use textrnn::Recipe;
 
-/// Selects the fused kernels or the step-wise reference through `TEXTRNN_FUSED`, which
-/// `textrnn_models::recurrent::fused_enabled` reads at each call (the bench is single-threaded at
-/// this point). Switch to `recurrent::set_fused_enabled` once `textrnn_models` exports it.
+/// Selects the fused kernels or the step-wise reference for the recurrent layers built from now
+/// on, through `TEXTRNN_FUSED` (which a layer reads when it is built; the bench is
+/// single-threaded at this point).
 fn set_fused_enabled(enabled: bool) {
     std::env::set_var("TEXTRNN_FUSED", if enabled { "1" } else { "0" });
 }
@@ -194,6 +195,10 @@ struct Model {
     dirs: Vec<Direction>,
     dense_w: Var,
     dense_b: Var,
+    /// Fused kernels or the step-wise reference.
+    backend: Backend,
+    /// The fused ops' buffers, reused from one step to the next as a layer does.
+    pool: Pool,
 }
 
 fn randn(shape: &[usize], scale: f64, dev: &Device) -> Result<Tensor> {
@@ -201,7 +206,7 @@ fn randn(shape: &[usize], scale: f64, dev: &Device) -> Result<Tensor> {
 }
 
 impl Model {
-    fn new(case: Case, dev: &Device) -> Result<Self> {
+    fn new(case: Case, backend: Backend, dev: &Device) -> Result<Self> {
         let (e, u, g) = (case.emb, case.units, case.gates());
         let mut dirs = Vec::new();
         for _ in 0..case.dirs() {
@@ -218,6 +223,8 @@ impl Model {
             dirs,
             dense_w: Var::from_tensor(&randn(&[feat, 1], 1.0 / (feat as f64).sqrt(), dev)?)?,
             dense_b: Var::from_tensor(&Tensor::zeros(1, DType::F32, dev)?)?,
+            backend,
+            pool: Pool::new(),
         })
     }
 
@@ -250,26 +257,34 @@ impl Model {
             // The layer's path: projection `x · kernel + bias` inside the fused op (reference:
             // `[x, 1] · [kernel; bias]` then the step-wise recurrence).
             let (kernel, bias, w_hh) = (p(&d.kernel), p(&d.bias), p(&d.w_hh));
+            let b_hh = p(&d.b_hh);
+            let cell = match c.cell {
+                Cell::Lstm => RnnCell::Lstm {
+                    w_hh: &w_hh,
+                    h0: &h0,
+                    c0: &h0,
+                },
+                Cell::Gru => RnnCell::Gru {
+                    w_hh: &w_hh,
+                    b_hh: &b_hh,
+                    h0: &h0,
+                },
+            };
+            let input = Input::Raw {
+                x,
+                kernel: &kernel,
+                bias: &bias,
+            };
             // The final state only, as a layer without `return_sequences` asks for it (at
             // inference the op then writes nothing else).
-            let last = Outputs::Final;
-            finals.push(match c.cell {
-                Cell::Lstm => lstm_projected(
-                    x, &kernel, &bias, &w_hh, &h0, &h0, None, None, reverse, last,
-                )?,
-                Cell::Gru => gru_projected(
-                    x,
-                    &kernel,
-                    &bias,
-                    &w_hh,
-                    &p(&d.b_hh),
-                    &h0,
-                    None,
-                    None,
-                    reverse,
-                    last,
-                )?,
-            });
+            let opts = Options {
+                reverse,
+                outputs: Outputs::Final,
+                backend: self.backend,
+                pool: Some(&self.pool),
+                ..Options::default()
+            };
+            finals.push(textrnn::models::rnn::run(cell, input, &opts)?);
         }
         let feat = Tensor::cat(&finals, D::Minus1)?;
         Ok(feat
@@ -416,7 +431,7 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
     reset_peak_rss();
     let (secs, cpu_secs) = if case.vocab > 0 {
         // The whole model through `TextClassifier`: training under autograd with the model's
-        // dropout drawn from a seeded generator; inference inside `recurrent::no_grad`, as
+        // dropout drawn from a seeded generator; inference in `Mode::Infer`, as
         // `predict`/`evaluate` run it.
         let (model, varmap) = TextClassifier::init(&model_spec(&case)?, case.len, 1, &dev)?;
         let ids = (Tensor::rand(1f32, case.vocab as f32, (case.batch, case.len), &dev)?
@@ -427,12 +442,17 @@ fn measure(case: Case, fused: bool, train: bool, quick: bool) -> Result<Measure>
             Ok(if train {
                 model.forward_t(&ids, &mut Mode::Train(&mut rng.borrow_mut()))?
             } else {
-                no_grad(|| model.forward_t(&ids, &mut Mode::Eval))?
+                model.forward_t(&ids, &mut Mode::Infer)?
             })
         };
         time_step(varmap.all_vars(), train, forward, &labels, fused, limits)?
     } else {
-        let model = Model::new(case, &dev)?;
+        let backend = if fused {
+            Backend::Fused
+        } else {
+            Backend::Reference
+        };
+        let model = Model::new(case, backend, &dev)?;
         // A variable (not optimised): training also computes the input gradient, as the
         // embedding below a real recurrent layer needs it.
         let x = Var::from_tensor(&randn(&[case.batch, case.len, case.emb], 1.0, &dev)?)?;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use textrnn::{Recipe, TrainOptions, BUILTIN_RECIPES};
+use textrnn::{DataOptions, Limits, Recipe, TrainOptions, BUILTIN_RECIPES};
 
 /// Options of `cargo xtask experiments`.
 pub struct Options {
@@ -124,11 +124,15 @@ fn run_one(name: &str, opts: &Options, data_dir: Option<&Path>) -> Row {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
         let train_opts = TrainOptions {
-            data_dir: data_dir.map(Path::to_path_buf),
+            data: DataOptions {
+                data_dir: data_dir.map(Path::to_path_buf),
+                progress: true,
+            },
             out: Some(dir),
-            limit_train: opts.quick.then_some(QUICK_TRAIN),
-            limit_test: opts.quick.then_some(QUICK_TEST),
-            progress: true,
+            limits: Limits {
+                limit_train: opts.quick.then_some(QUICK_TRAIN),
+                limit_test: opts.quick.then_some(QUICK_TEST),
+            },
             gpu: false,
         };
         let outcome = textrnn::train_run(&recipe, &train_opts)?;
@@ -216,13 +220,10 @@ fn write_results(
             r.error.as_deref().unwrap_or("")
         );
     }
-    let write = |name: &str, text: &str| -> Result<()> {
-        let path = opts.out.join(name);
-        let tmp = opts.out.join(format!("{name}.tmp"));
-        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
-    };
-    write("results.md", &md)?;
-    write("results.json", &serde_json::to_string_pretty(rows)?)?;
+    textrnn::fs::write(&opts.out.join("results.md"), md.as_bytes())?;
+    textrnn::fs::write(
+        &opts.out.join("results.json"),
+        serde_json::to_string_pretty(rows)?.as_bytes(),
+    )?;
     Ok(())
 }

@@ -3,9 +3,9 @@
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
-use textrnn::train::evaluation::Objective;
+use textrnn::eval::Objective;
 use textrnn::train::OptimizerConfig;
-use textrnn::{ExplainOptions, Recipe, ReportOptions, Run, TrainOptions};
+use textrnn::{DataOptions, ExplainOptions, Limits, Recipe, ReportOptions, Run, TrainOptions};
 
 use crate::args::{
     Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, PlotArgs, PredictArgs, ReportArgs,
@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Applies the command-line overrides; the values are checked once, when training starts.
 fn apply_overrides(recipe: &mut Recipe, args: &TrainArgs) -> Result<()> {
     if let Some(e) = args.epochs {
         recipe.train.epochs = e;
@@ -57,7 +58,6 @@ fn apply_overrides(recipe: &mut Recipe, args: &TrainArgs) -> Result<()> {
     if let Some(s) = args.seed {
         recipe.seed = s;
     }
-    recipe.validate().context("invalid options")?;
     Ok(())
 }
 
@@ -66,11 +66,12 @@ fn train(args: TrainArgs, progress: bool) -> Result<()> {
         Recipe::resolve(&args.recipe).with_context(|| format!("loading recipe {}", args.recipe))?;
     apply_overrides(&mut recipe, &args)?;
     let opts = TrainOptions {
-        data_dir: args.data.data_dir.clone(),
+        data: data_options(&args.data, progress),
         out: args.out.clone(),
-        limit_train: args.limit,
-        limit_test: args.limit,
-        progress,
+        limits: Limits {
+            limit_train: args.limit,
+            limit_test: args.limit,
+        },
         gpu: args.gpu,
     };
     let outcome = textrnn::train_run(&recipe, &opts)
@@ -82,20 +83,18 @@ fn open_run(dir: &std::path::Path) -> Result<Run> {
     Run::open(dir).with_context(|| format!("opening run {}", dir.display()))
 }
 
-fn data_options(data: &DataArgs, progress: bool) -> TrainOptions {
-    TrainOptions {
+fn data_options(data: &DataArgs, progress: bool) -> DataOptions {
+    DataOptions {
         data_dir: data.data_dir.clone(),
         progress,
-        ..TrainOptions::default()
     }
 }
 
 fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
     let run = open_run(&args.run_dir)?;
-    let metrics = run
-        .evaluate_with(&data_options(&args.data, progress), args.threshold)
+    let metrics = textrnn::evaluate(&run, &data_options(&args.data, progress), args.threshold)
         .context("evaluating on the test split")?;
-    output::print_test_metrics(&run.recipe, &metrics, args.json)
+    output::print_test_metrics(run.config().recipe(), &metrics, args.json)
 }
 
 fn tune_threshold(args: TuneThresholdArgs, progress: bool) -> Result<()> {
@@ -105,8 +104,7 @@ fn tune_threshold(args: TuneThresholdArgs, progress: bool) -> Result<()> {
         (None, None) => Objective::MaxF1,
     };
     let run = open_run(&args.run_dir)?;
-    let choice = run
-        .tune_threshold(&data_options(&args.data, progress), objective)
+    let choice = textrnn::tune_threshold(&run, &data_options(&args.data, progress), objective)
         .context("tuning the decision threshold on the validation split")?;
     output::print_threshold(&run, &choice, args.json)
 }
@@ -136,12 +134,10 @@ fn explain(args: ExplainArgs, progress: bool) -> Result<()> {
         batch_size: args.batch_size,
         progress,
     };
-    let explanation = run
-        .explain(&args.text, &opts)
-        .context("explaining the text")?;
+    let explanation = textrnn::explain(&run, &args.text, &opts).context("explaining the text")?;
     if let Some(path) = &args.html {
         let html = explanation.to_html(&args.text, run.class_names(), &explanation.predicted_proba);
-        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
+        textrnn::fs::write(path, html.as_bytes())?;
     }
     output::print_explanation(
         &run,
@@ -154,9 +150,8 @@ fn explain(args: ExplainArgs, progress: bool) -> Result<()> {
 
 fn plot(args: PlotArgs, progress: bool) -> Result<()> {
     let run = open_run(&args.run_dir)?;
-    let written = run
-        .plot(&data_options(&args.data, progress))
-        .context("drawing the plots")?;
+    let written =
+        textrnn::plot(&run, &data_options(&args.data, progress)).context("drawing the plots")?;
     for path in written {
         println!("{}", path.display());
     }
@@ -177,8 +172,7 @@ fn report(args: ReportArgs, progress: bool) -> Result<()> {
         lime_samples: args.lime_samples,
         ..ReportOptions::default()
     };
-    let path = run
-        .report(&data_options(&args.data, progress), &opts)
+    let path = textrnn::report(&run, &data_options(&args.data, progress), &opts)
         .context("writing the report")?;
     println!("Report written to {}", path.display());
     Ok(())
@@ -228,13 +222,10 @@ fn predict(args: PredictArgs, progress: bool) -> Result<()> {
 
 fn summary(args: SummaryArgs) -> Result<()> {
     let (recipe, from): (Recipe, String) = match (&args.run_dir, &args.recipe) {
-        (Some(dir), _) => {
-            let path = dir.join("config.json");
-            (
-                Recipe::load(&path).with_context(|| format!("reading {}", path.display()))?,
-                dir.display().to_string(),
-            )
-        }
+        (Some(dir), _) => (
+            open_run(dir)?.config().recipe().clone(),
+            dir.display().to_string(),
+        ),
         (None, Some(r)) => (
             Recipe::resolve(r).with_context(|| format!("loading recipe {r}"))?,
             r.clone(),

@@ -3,9 +3,7 @@
 use anyhow::{Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::json;
-use textrnn::train::evaluation::ThresholdChoice;
-use textrnn::train::explain::Explanation;
-use textrnn::train::Predictions;
+use textrnn::eval::{Explanation, Predictions, ThresholdChoice};
 use textrnn::{DecisionThreshold, Recipe, Run, TestMetrics, TrainOutcome, BUILTIN_RECIPES};
 
 fn table(header: &[&str]) -> Table {
@@ -90,7 +88,7 @@ pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Resul
 
 /// The threshold chosen by `tune-threshold`.
 pub fn print_threshold(run: &Run, c: &ThresholdChoice, json: bool) -> Result<()> {
-    let file = run.dir.join("threshold.json");
+    let file = run.dir().join("threshold.json");
     if json {
         let mut v = serde_json::to_value(c).context("serialising threshold")?;
         if let Some(obj) = v.as_object_mut() {
@@ -237,7 +235,7 @@ pub fn print_predictions(
 ) -> Result<()> {
     let classes = run.class_names();
     let c = preds.n_classes;
-    let decided = run.decide(preds, threshold);
+    let decided = preds.decide(threshold.map(|t| t.value));
     let rows: Vec<(usize, f32, &[f32])> = (0..texts.len())
         .map(|i| {
             let p = &preds.probs[i * c..(i + 1) * c];

@@ -1,9 +1,10 @@
 //! sha256-verified HTTP download into the cache, with a progress bar.
 //!
-//! [`fetch`] streams the body to `<dest>.part-<pid>`, hashing while it writes, and renames the
-//! part file to `dest` only when the length matches `Content-Length` and the digest matches.
-//! On any failure (HTTP error status, transport error, truncated body, wrong checksum) the part
-//! file is removed, so the cache never holds a partial or corrupt file. A file already at `dest`
+//! [`fetch`] streams the body into a temporary file beside `dest` (the workspace's atomic
+//! write, [`textrnn_fs::write_with`]), hashing while it writes, and publishes it at `dest` only
+//! when the length matches `Content-Length` and the digest matches. On any failure (HTTP error
+//! status, transport error, truncated body, wrong checksum) the temporary file is removed, so
+//! the cache never holds a partial or corrupt file. A file already at `dest`
 //! is re-hashed before use and downloaded again when it does not match.
 //!
 //! ```no_run
@@ -45,28 +46,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
-}
-
-/// Removes the part file unless [`PartFile::commit`] renamed it into place.
-struct PartFile {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl PartFile {
-    fn commit(mut self, dest: &Path) -> Result<()> {
-        std::fs::rename(&self.path, dest).map_err(|e| Error::io(dest, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 fn is_loopback(url: &str) -> bool {
@@ -127,17 +106,10 @@ pub fn fetch(
             }
         }
     }
-    if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
     let file_name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "download".into());
-    let part = PartFile {
-        path: dest.with_file_name(format!("{file_name}.part-{}", std::process::id())),
-        committed: false,
-    };
 
     tracing::info!(%url, dest = %dest.display(), "downloading");
     let agent = ureq::AgentBuilder::new()
@@ -161,65 +133,63 @@ pub fn fetch(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let bar = progress_bar(total, progress, &file_name);
 
-    let out = File::create(&part.path).map_err(|e| Error::io(&part.path, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut body = response.into_reader();
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut received: u64 = 0;
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                bar.abandon();
-                return Err(match total {
-                    Some(expected) if received < expected => Error::Truncated {
-                        url: url.to_string(),
-                        expected,
-                        received,
-                    },
-                    _ => Error::Http {
-                        url: url.to_string(),
-                        message: format!("reading body after {received} bytes: {e}"),
-                    },
+    let actual = textrnn_fs::write_with(dest, |part: &Path| -> Result<String> {
+        let out = File::create(part).map_err(|e| Error::io(dest, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, out);
+        let mut body = response.into_reader();
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut received: u64 = 0;
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    bar.abandon();
+                    return Err(match total {
+                        Some(expected) if received < expected => Error::Truncated {
+                            url: url.to_string(),
+                            expected,
+                            received,
+                        },
+                        _ => Error::Http {
+                            url: url.to_string(),
+                            message: format!("reading body after {received} bytes: {e}"),
+                        },
+                    });
+                }
+            };
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
+            received += n as u64;
+            bar.set_position(received);
+        }
+        bar.finish_and_clear();
+        if let Some(expected) = total {
+            if received != expected {
+                return Err(Error::Truncated {
+                    url: url.to_string(),
+                    expected,
+                    received,
                 });
             }
-        };
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])
-            .map_err(|e| Error::io(&part.path, e))?;
-        received += n as u64;
-        bar.set_position(received);
-    }
-    bar.finish_and_clear();
-    if let Some(expected) = total {
-        if received != expected {
-            return Err(Error::Truncated {
-                url: url.to_string(),
-                expected,
-                received,
-            });
         }
-    }
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::io(&part.path, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&part.path, e))?;
-    drop(file);
-    let actual = hex(&hasher.finalize());
-    if let Some(want) = &expected {
-        if &actual != want {
-            return Err(Error::Checksum {
-                url: url.to_string(),
-                expected: want.clone(),
-                actual,
-            });
+        out.flush().map_err(|e| Error::io(dest, e))?;
+        let actual = hex(&hasher.finalize());
+        if let Some(want) = &expected {
+            if &actual != want {
+                return Err(Error::Checksum {
+                    url: url.to_string(),
+                    expected: want.clone(),
+                    actual,
+                });
+            }
         }
-    }
-    part.commit(dest)?;
-    tracing::info!(%url, bytes = received, sha256 = %actual, "download complete");
+        tracing::debug!(bytes = received, "download verified");
+        Ok(actual)
+    })?;
+    tracing::info!(%url, sha256 = %actual, "download complete");
     Ok(dest.to_path_buf())
 }
 

@@ -19,6 +19,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Everything that can go wrong while finding, downloading or parsing a corpus.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Writing a file into place failed (the message names the file and the step).
+    #[error(transparent)]
+    Write(#[from] textrnn_fs::Error),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -16,10 +16,16 @@
 use candle_core::{Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
-/// Whether a forward pass is for training (dropout active, driven by a seeded RNG) or evaluation.
+/// Whether a forward pass is for training (dropout active, driven by a seeded RNG), evaluation
+/// or inference.
 pub enum Mode<'a> {
-    /// Inference: dropout is the identity, nothing random happens.
+    /// Evaluation: dropout is the identity, nothing random happens; still differentiable
+    /// (gradient checks differentiate through it).
     Eval,
+    /// Inference: as [`Mode::Eval`], and recurrent layers run on detached weights, so their fused
+    /// ops keep no activations for backward (less memory, faster) and no gradient reaches the
+    /// layers' parameters. Evaluation and prediction loops use it.
+    Infer,
     /// Training: dropout masks are drawn from this seeded generator.
     Train(&'a mut ChaCha8Rng),
 }
@@ -30,10 +36,15 @@ impl Mode<'_> {
         matches!(self, Mode::Train(_))
     }
 
-    /// The random generator in training mode, `None` in evaluation.
+    /// True in [`Mode::Infer`]: nothing needs a gradient.
+    pub fn is_infer(&self) -> bool {
+        matches!(self, Mode::Infer)
+    }
+
+    /// The random generator in training mode, `None` in evaluation and inference.
     pub fn rng(&mut self) -> Option<&mut ChaCha8Rng> {
         match self {
-            Mode::Eval => None,
+            Mode::Eval | Mode::Infer => None,
             Mode::Train(rng) => Some(rng),
         }
     }

@@ -27,6 +27,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Publishing the saved weights file failed (temporary file, flush, rename); names the file.
+    #[error("cannot save the model weights: {0}")]
+    Save(#[from] textrnn_fs::Error),
+
     /// A safetensors file could not be parsed (truncated, corrupt, unsupported dtype).
     #[error("invalid safetensors file {path}: {reason}")]
     Safetensors {

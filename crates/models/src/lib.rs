@@ -4,8 +4,9 @@
 //! shape-checked, declares its parameters once ([`ParamSpec`]: Keras layouts, seeded Keras
 //! initialisers), and builds a [`TextClassifier`] that maps token ids `(B, T)` to logits
 //! `(B, C)`. Layers (embedding, LSTM/GRU in one [`Recurrent`] API, bidirectional, conv1d,
-//! max pooling, dense, dropout) live in `layers/`, one file each; the recurrence itself in
-//! `recurrent/`. See `docs/ARCHITECTURE.md` for the contracts shared with the other crates.
+//! max pooling, dense, dropout) live in `layers/`, one file each (spec, shape planning,
+//! parameters, construction and forward pass together); the recurrence itself in the
+//! `textrnn-rnn` crate (re-exported as [`rnn`]). See `docs/ARCHITECTURE.md` for the contracts shared with the other crates.
 //!
 //! Weights keys: `"{layer}.{param}"` where layers are named like Keras, `{type}` for the first
 //! layer of a type and `{type}_{n}` for the next ones (`embedding.embeddings`, `lstm.kernel`,
@@ -33,7 +34,6 @@ mod error;
 mod init;
 mod layers;
 mod model;
-pub mod recurrent;
 mod spec;
 mod summary;
 
@@ -41,16 +41,18 @@ pub use classifier::{Classifier, Mode, Output};
 pub use device::select_device;
 pub use error::{Error, Result};
 pub use init::{init_params, Initializer, ParamSpec};
-pub use layers::conv1d::{conv1d, Conv1d};
-pub use layers::dense::{dense, Dense};
-pub use layers::dropout::Dropout;
-pub use layers::embedding::{embedding, Embedding};
-pub use layers::max_pooling1d::MaxPooling1d;
-pub use layers::recurrent::{recurrent_layer, Recurrent};
-pub use model::TextClassifier;
-pub use recurrent::{gru_sequence, lstm_sequence};
-pub use spec::{
-    Activation, BidirectionalSpec, Conv1dSpec, DenseSpec, DropoutSpec, EmbeddingSpec, GruSpec,
-    LayerSpec, LstmSpec, MaxPooling1dSpec, MergeMode, ModelSpec, Padding, RecurrentSpec,
+pub use layers::activation::Activation;
+pub use layers::conv1d::{conv1d, Conv1d, Conv1dSpec};
+pub use layers::dense::{dense, Dense, DenseSpec};
+pub use layers::dropout::{Dropout, DropoutSpec};
+pub use layers::embedding::{embedding, Embedding, EmbeddingSpec};
+pub use layers::max_pooling1d::{MaxPooling1d, MaxPooling1dSpec};
+pub use layers::recurrent::{
+    recurrent_layer, BidirectionalSpec, GruSpec, LstmSpec, MergeMode, Recurrent, RecurrentSpec,
 };
+pub use layers::window::Padding;
+pub use model::TextClassifier;
+pub use spec::{LayerSpec, ModelSpec};
 pub use summary::{LayerSummary, Summary};
+/// The fused LSTM/GRU recurrences the recurrent layers run ([`textrnn_rnn`]).
+pub use textrnn_rnn as rnn;

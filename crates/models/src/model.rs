@@ -24,37 +24,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
-use candle_core::{DType, Device, Module, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::error::{Error, Result};
 use crate::init::init_params;
-use crate::layers::conv1d::{conv1d, Conv1d};
-use crate::layers::dense::{dense, Dense};
-use crate::layers::dropout::Dropout;
-use crate::layers::embedding::{embedding, Embedding};
-use crate::layers::max_pooling1d::MaxPooling1d;
-use crate::layers::recurrent::{recurrent_layer, Recurrent};
-use crate::spec::{Activation, LayerSpec, ModelSpec, RecurrentSpec};
+use crate::layers::{BuildContext, Flow, Forward};
+use crate::spec::ModelSpec;
 use crate::{Classifier, Mode, Output};
-
-/// A built layer.
-#[derive(Debug, Clone)]
-enum Layer {
-    Embedding(Embedding),
-    Recurrent(Recurrent),
-    Conv1d(Conv1d),
-    MaxPooling1d(MaxPooling1d),
-    Dense(Dense),
-    Dropout(Dropout),
-}
 
 /// A text classifier built from a [`ModelSpec`].
 #[derive(Debug, Clone)]
 pub struct TextClassifier {
-    layers: Vec<Layer>,
+    layers: Vec<Arc<dyn Forward>>,
     output: Output,
     vars: Vec<Var>,
 }
@@ -83,40 +68,11 @@ impl TextClassifier {
         let last = spec.layers.len() - 1;
         let mut layers = Vec::with_capacity(plans.len());
         for (i, (layer, plan)) in spec.layers.iter().zip(&plans).enumerate() {
-            let lvb = vb.pp(&plan.name);
-            let f = plan.input.features();
-            layers.push(match layer {
-                LayerSpec::Embedding(e) => {
-                    let input_dim = e.input_dim.unwrap_or_default();
-                    Layer::Embedding(embedding(input_dim, e.output_dim, e.mask_zero, lvb)?)
-                }
-                LayerSpec::Lstm(s) => Layer::Recurrent(recurrent_layer(
-                    f,
-                    &RecurrentSpec::Lstm(s.clone()),
-                    false,
-                    lvb,
-                )?),
-                LayerSpec::Gru(s) => Layer::Recurrent(recurrent_layer(
-                    f,
-                    &RecurrentSpec::Gru(s.clone()),
-                    false,
-                    lvb,
-                )?),
-                LayerSpec::Bidirectional(b) => {
-                    Layer::Recurrent(recurrent_layer(f, &b.layer, true, lvb)?)
-                }
-                LayerSpec::Conv1d(c) => Layer::Conv1d(conv1d(f, c, lvb)?),
-                LayerSpec::MaxPooling1d(p) => Layer::MaxPooling1d(MaxPooling1d::new(p)),
-                LayerSpec::Dense(d) => {
-                    let act = if i == last {
-                        Activation::Linear
-                    } else {
-                        d.activation
-                    };
-                    Layer::Dense(dense(f, d.units, act, lvb)?)
-                }
-                LayerSpec::Dropout(d) => Layer::Dropout(Dropout::new(d.rate)),
-            });
+            layers.push(layer.layer().build(BuildContext {
+                input: plan.input,
+                output_layer: i == last,
+                vb: vb.pp(&plan.name),
+            })?);
         }
         let mut vars = Vec::new();
         for p in plans.iter().flat_map(|p| &p.params) {
@@ -189,87 +145,45 @@ impl TextClassifier {
         Ok((Self::new(spec, seq_len, vb)?, varmap))
     }
 
-    /// Writes `varmap` as safetensors, atomically (`path.tmp-<pid>`, then rename).
+    /// Writes `varmap` as safetensors, atomically and durably ([`textrnn_fs::write_with`]: a
+    /// temporary file beside `path`, flushed to disk, then renamed over it, mode 0644).
     pub fn save(varmap: &VarMap, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let tmp = tmp_path(path);
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Err(e) = varmap.save(&tmp) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(match e {
-                candle_core::Error::Io(source) => io(source),
+        textrnn_fs::write_with(path, |tmp| {
+            varmap.save(tmp).map_err(|e| match e {
+                candle_core::Error::Io(source) => Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                },
                 other => Error::Safetensors {
                     path: path.to_path_buf(),
                     reason: other.to_string(),
                 },
-            });
-        }
-        std::fs::rename(&tmp, path).map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            io(source)
+            })
         })
     }
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Whether an embedding followed by a recurrent layer runs as one folded step
-/// ([`Recurrent::forward_embedded`]): when projecting the `V` table rows plus, under input
-/// dropout `p`, the `p·B·T` corrections (and, training, their gradient GEMMs) costs less than
-/// projecting the `B·T` embedded steps: `V < (1 − p)·B·T`.
-fn fold_embedding(
-    e: &Embedding,
-    r: &Recurrent,
-    tokens: &Tensor,
-    mode: &mut Mode,
-) -> candle_core::Result<bool> {
-    let tokens = tokens.elem_count() as f64;
-    Ok((e.embeddings().dim(0)? as f64) < (1.0 - r.input_dropout(mode)) * tokens)
-}
-
 impl Classifier for TextClassifier {
+    /// Runs the layers in order; an embedding directly followed by a layer that can read its
+    /// table (a recurrent layer, when cheaper) is folded into that layer.
     fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
-        let mut x = tokens.clone();
-        let mut mask: Option<Tensor> = None;
+        let mut flow = Flow {
+            x: tokens.clone(),
+            mask: None,
+        };
         let mut layers = self.layers.iter().peekable();
         while let Some(layer) = layers.next() {
-            x = match layer {
-                Layer::Embedding(e) => {
-                    mask = e.compute_mask(tokens)?;
-                    match layers.peek() {
-                        Some(Layer::Recurrent(r)) if fold_embedding(e, r, tokens, mode)? => {
-                            layers.next();
-                            let y =
-                                r.forward_embedded(tokens, e.embeddings(), mask.as_ref(), mode)?;
-                            if !r.return_sequences() {
-                                mask = None;
-                            }
-                            y
-                        }
-                        _ => e.forward(tokens)?,
-                    }
+            if let (Some(embedding), Some(next)) = (layer.as_embedding(), layers.peek()) {
+                if let Some(folded) = next.forward_on_embedding(tokens, embedding, mode)? {
+                    layers.next();
+                    flow = folded;
+                    continue;
                 }
-                Layer::Recurrent(r) => {
-                    let y = r.forward_t(&x, mask.as_ref(), mode)?;
-                    if !r.return_sequences() {
-                        mask = None;
-                    }
-                    y
-                }
-                Layer::Conv1d(c) => c.forward(&x)?,
-                Layer::MaxPooling1d(p) => p.forward(&x)?,
-                Layer::Dense(d) => d.forward(&x)?,
-                Layer::Dropout(d) => d.forward_t(&x, mode)?,
-            };
+            }
+            flow = layer.forward_flow(flow, mode)?;
         }
-        Ok(x)
+        Ok(flow.x)
     }
 
     fn output(&self) -> Output {

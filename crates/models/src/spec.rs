@@ -44,11 +44,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::init::ParamSpec;
+use crate::layers::activation::Activation;
+use crate::layers::conv1d::Conv1dSpec;
+use crate::layers::dense::DenseSpec;
+use crate::layers::dropout::DropoutSpec;
+use crate::layers::embedding::EmbeddingSpec;
+use crate::layers::max_pooling1d::MaxPooling1dSpec;
+use crate::layers::recurrent::{BidirectionalSpec, GruSpec, LstmSpec};
+use crate::layers::{FeatureShape, LayerKind, PlanContext};
 use crate::Output;
 
 /// A model: a name and a stack of layers, first an embedding, last a dense output layer.
@@ -62,7 +69,8 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-/// One layer of a [`ModelSpec`], tagged by `type`.
+/// One layer of a [`ModelSpec`], tagged by `type`; each variant's spec type lives, with the
+/// layer's planning, construction and forward pass, in its own file under `layers/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
@@ -84,376 +92,53 @@ pub enum LayerSpec {
     Dropout(DropoutSpec),
 }
 
-/// Keras `Embedding`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmbeddingSpec {
-    /// Rows of the table; `None` means the tokenizer's vocabulary size (see [`ModelSpec::with_vocab_size`]).
-    #[serde(default)]
-    pub input_dim: Option<usize>,
-    /// Embedding width.
-    pub output_dim: usize,
-    /// Treat token 0 as padding and mask it out of recurrent layers.
-    #[serde(default)]
-    pub mask_zero: bool,
-}
-
-/// Keras `LSTM`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LstmSpec {
-    /// Hidden size `u`.
-    pub units: usize,
-    /// Dropout rate on the inputs (one mask per sequence).
-    #[serde(default)]
-    pub dropout: f64,
-    /// Dropout rate on the recurrent state (one mask per sequence).
-    #[serde(default)]
-    pub recurrent_dropout: f64,
-    /// Return the whole sequence `(T, u)` rather than the final state `(u)`.
-    #[serde(default)]
-    pub return_sequences: bool,
-}
-
-/// Keras `GRU`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GruSpec {
-    /// Hidden size `u`.
-    pub units: usize,
-    /// Dropout rate on the inputs (one mask per sequence).
-    #[serde(default)]
-    pub dropout: f64,
-    /// Dropout rate on the recurrent state (one mask per sequence).
-    #[serde(default)]
-    pub recurrent_dropout: f64,
-    /// Return the whole sequence `(T, u)` rather than the final state `(u)`.
-    #[serde(default)]
-    pub return_sequences: bool,
-    /// Keras/cuDNN GRU variant (reset gate applied after the recurrent matmul); only `true`.
-    #[serde(default = "default_true")]
-    pub reset_after: bool,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-/// The recurrent layer wrapped by a [`BidirectionalSpec`], tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum RecurrentSpec {
-    /// An LSTM.
-    Lstm(LstmSpec),
-    /// A GRU.
-    Gru(GruSpec),
-}
-
-/// How a bidirectional layer merges its two directions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MergeMode {
-    /// `[forward, backward]` along the feature axis (the only supported mode).
-    #[default]
-    Concat,
-    /// Elementwise sum (not supported).
-    Sum,
-    /// Elementwise product (not supported).
-    Mul,
-    /// Elementwise mean (not supported).
-    Ave,
-}
-
-/// Keras `Bidirectional`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BidirectionalSpec {
-    /// The wrapped recurrent layer.
-    pub layer: RecurrentSpec,
-    /// Merge of the two directions.
-    #[serde(default)]
-    pub merge_mode: MergeMode,
-}
-
-/// `valid` (no padding) or `same` (TensorFlow-style padding to `⌈T/s⌉` outputs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Padding {
-    /// No padding.
-    #[default]
-    Valid,
-    /// Pad so that the output has `⌈T / strides⌉` steps (left gets the smaller half).
-    Same,
-}
-
-/// Elementwise (or, for softmax, last-axis) activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// Identity.
-    #[default]
-    Linear,
-    /// `max(x, 0)`.
-    Relu,
-    /// `tanh(x)`.
-    Tanh,
-    /// `1 / (1 + e^-x)`.
-    Sigmoid,
-    /// Softmax over the last axis.
-    Softmax,
-}
-
-impl Activation {
-    /// Applies the activation.
-    pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            Activation::Linear => Ok(x.clone()),
-            Activation::Relu => x.relu(),
-            Activation::Tanh => x.tanh(),
-            Activation::Sigmoid => candle_nn::ops::sigmoid(x),
-            Activation::Softmax => candle_nn::ops::softmax_last_dim(x),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Activation::Linear => "linear",
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Softmax => "softmax",
-        }
-    }
-}
-
-/// Keras `Conv1D` on `(T, C)` inputs (channels last).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Conv1dSpec {
-    /// Output channels.
-    pub filters: usize,
-    /// Kernel width `k`.
-    pub kernel_size: usize,
-    /// Stride `s`.
-    #[serde(default = "default_one")]
-    pub strides: usize,
-    /// Padding.
-    #[serde(default)]
-    pub padding: Padding,
-    /// Activation (not softmax).
-    #[serde(default)]
-    pub activation: Activation,
-}
-
-fn default_one() -> usize {
-    1
-}
-
-fn default_two() -> usize {
-    2
-}
-
-/// Keras `MaxPooling1D` on `(T, C)` inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaxPooling1dSpec {
-    /// Window `p`.
-    #[serde(default = "default_two")]
-    pub pool_size: usize,
-    /// Stride; `None` means `pool_size`.
-    #[serde(default)]
-    pub strides: Option<usize>,
-    /// Padding.
-    #[serde(default)]
-    pub padding: Padding,
-}
-
-impl MaxPooling1dSpec {
-    /// The stride actually used.
-    pub fn stride(&self) -> usize {
-        self.strides.unwrap_or(self.pool_size)
-    }
-}
-
-/// Keras `Dense`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DenseSpec {
-    /// Output width.
-    pub units: usize,
-    /// Activation; for the last layer it decides the model [`Output`] and is not applied to logits.
-    #[serde(default)]
-    pub activation: Activation,
-}
-
-/// Keras `Dropout` (elementwise, training only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DropoutSpec {
-    /// Probability of zeroing an element, in `[0, 1)`.
-    pub rate: f64,
+/// A variant's `type` tag, Keras class name and implementation.
+struct Dispatch<'a> {
+    kind: &'static str,
+    class_name: &'static str,
+    layer: &'a dyn LayerKind,
 }
 
 impl LayerSpec {
+    /// The one place that maps a variant to its layer file.
+    fn dispatch(&self) -> Dispatch<'_> {
+        let (kind, class_name, layer): (_, _, &dyn LayerKind) = match self {
+            LayerSpec::Embedding(s) => ("embedding", "Embedding", s),
+            LayerSpec::Lstm(s) => ("lstm", "LSTM", s),
+            LayerSpec::Gru(s) => ("gru", "GRU", s),
+            LayerSpec::Bidirectional(s) => ("bidirectional", "Bidirectional", s),
+            LayerSpec::Conv1d(s) => ("conv1d", "Conv1D", s),
+            LayerSpec::MaxPooling1d(s) => ("max_pooling1d", "MaxPooling1D", s),
+            LayerSpec::Dense(s) => ("dense", "Dense", s),
+            LayerSpec::Dropout(s) => ("dropout", "Dropout", s),
+        };
+        Dispatch {
+            kind,
+            class_name,
+            layer,
+        }
+    }
+
     /// The `type` tag (`"lstm"`, `"max_pooling1d"`, ...), also the base of the layer name.
     pub fn kind(&self) -> &'static str {
-        match self {
-            LayerSpec::Embedding(_) => "embedding",
-            LayerSpec::Lstm(_) => "lstm",
-            LayerSpec::Gru(_) => "gru",
-            LayerSpec::Bidirectional(_) => "bidirectional",
-            LayerSpec::Conv1d(_) => "conv1d",
-            LayerSpec::MaxPooling1d(_) => "max_pooling1d",
-            LayerSpec::Dense(_) => "dense",
-            LayerSpec::Dropout(_) => "dropout",
-        }
+        self.dispatch().kind
     }
 
-    /// The Keras class name shown in summaries (`LSTM`, `Bidirectional`, ...).
-    pub(crate) fn class_name(&self) -> &'static str {
-        match self {
-            LayerSpec::Embedding(_) => "Embedding",
-            LayerSpec::Lstm(_) => "LSTM",
-            LayerSpec::Gru(_) => "GRU",
-            LayerSpec::Bidirectional(_) => "Bidirectional",
-            LayerSpec::Conv1d(_) => "Conv1D",
-            LayerSpec::MaxPooling1d(_) => "MaxPooling1D",
-            LayerSpec::Dense(_) => "Dense",
-            LayerSpec::Dropout(_) => "Dropout",
-        }
+    /// The layer's implementation (planning and construction).
+    pub(crate) fn layer(&self) -> &dyn LayerKind {
+        self.dispatch().layer
     }
 }
 
-impl RecurrentSpec {
-    /// Hidden size `u`.
-    pub fn units(&self) -> usize {
-        match self {
-            RecurrentSpec::Lstm(s) => s.units,
-            RecurrentSpec::Gru(s) => s.units,
-        }
-    }
-
-    /// Input dropout rate.
-    pub fn dropout(&self) -> f64 {
-        match self {
-            RecurrentSpec::Lstm(s) => s.dropout,
-            RecurrentSpec::Gru(s) => s.dropout,
-        }
-    }
-
-    /// Recurrent dropout rate.
-    pub fn recurrent_dropout(&self) -> f64 {
-        match self {
-            RecurrentSpec::Lstm(s) => s.recurrent_dropout,
-            RecurrentSpec::Gru(s) => s.recurrent_dropout,
-        }
-    }
-
-    /// Whether the whole sequence is returned.
-    pub fn return_sequences(&self) -> bool {
-        match self {
-            RecurrentSpec::Lstm(s) => s.return_sequences,
-            RecurrentSpec::Gru(s) => s.return_sequences,
-        }
-    }
-
-    /// Number of gates `G` (4 for LSTM, 3 for GRU).
-    pub fn gates(&self) -> usize {
-        match self {
-            RecurrentSpec::Lstm(_) => 4,
-            RecurrentSpec::Gru(_) => 3,
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            RecurrentSpec::Lstm(_) => "lstm",
-            RecurrentSpec::Gru(_) => "gru",
-        }
-    }
-
-    /// Checks units, rates and `reset_after`.
-    pub(crate) fn check(&self, index: usize, kind: &str) -> Result<()> {
-        let err = |r: String| Error::spec(index, kind, r);
-        if self.units() == 0 {
-            return Err(err(format!("{}: units must be positive", self.kind())));
-        }
-        check_rate(self.dropout(), "dropout").map_err(err)?;
-        check_rate(self.recurrent_dropout(), "recurrent_dropout").map_err(err)?;
-        if let RecurrentSpec::Gru(g) = self {
-            if !g.reset_after {
-                return Err(err(
-                    "gru: reset_after = false is not supported (only the Keras 2+/cuDNN variant reset_after = true)"
-                        .into(),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn check_rate(rate: f64, field: &str) -> std::result::Result<(), String> {
-    if (0.0..1.0).contains(&rate) {
-        Ok(())
-    } else {
-        Err(format!("{field} must lie in [0, 1), got {rate}"))
-    }
-}
-
-/// The per-example shape flowing between layers (the batch axis omitted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FeatureShape {
-    /// Token ids `(T)`.
-    Tokens(usize),
-    /// A sequence `(T, C)`.
-    Seq(usize, usize),
-    /// A vector `(C)`.
-    Flat(usize),
-}
-
-impl FeatureShape {
-    /// Last-axis width.
-    pub(crate) fn features(&self) -> usize {
-        match self {
-            FeatureShape::Tokens(_) => 1,
-            FeatureShape::Seq(_, c) | FeatureShape::Flat(c) => *c,
-        }
-    }
-
-    /// `[None, ...]` dims as a vector, batch excluded.
-    pub(crate) fn dims(&self) -> Vec<usize> {
-        match self {
-            FeatureShape::Tokens(t) => vec![*t],
-            FeatureShape::Seq(t, c) => vec![*t, *c],
-            FeatureShape::Flat(c) => vec![*c],
-        }
-    }
-}
-
-/// One layer after shape inference: its stable name, shapes, and declared parameters
-/// (full paths, `"{name}.{local}"`).
+/// One layer after shape inference: its stable name, Keras class, shapes, and declared
+/// parameters (full paths, `"{name}.{local}"`).
 #[derive(Debug, Clone)]
 pub(crate) struct LayerPlan {
     pub(crate) name: String,
+    pub(crate) class_name: &'static str,
     pub(crate) input: FeatureShape,
     pub(crate) output: FeatureShape,
     pub(crate) params: Vec<ParamSpec>,
-}
-
-/// Output length of a window op (conv or pooling) on `t` steps.
-pub(crate) fn window_len(t: usize, window: usize, stride: usize, padding: Padding) -> usize {
-    match padding {
-        Padding::Valid if t < window => 0,
-        Padding::Valid => (t - window) / stride + 1,
-        Padding::Same => t.div_ceil(stride),
-    }
-}
-
-/// Left and right padding of a `same` window op, TensorFlow convention.
-pub(crate) fn same_padding(t: usize, window: usize, stride: usize) -> (usize, usize) {
-    let out = t.div_ceil(stride);
-    let total = ((out.saturating_sub(1)) * stride + window).saturating_sub(t);
-    (total / 2, total - total / 2)
 }
 
 impl ModelSpec {
@@ -555,9 +240,12 @@ impl ModelSpec {
         let mut shape = FeatureShape::Tokens(seq_len.unwrap_or(usize::MAX / 4));
         let mut masked = false;
         let mut plans = Vec::with_capacity(self.layers.len());
-        for (i, layer) in self.layers.iter().enumerate() {
-            let kind = layer.kind();
-            let err = |r: String| Error::spec(i, kind, r);
+        for (index, layer) in self.layers.iter().enumerate() {
+            let Dispatch {
+                kind,
+                class_name,
+                layer: kind_impl,
+            } = layer.dispatch();
             let seen = counts.entry(kind).or_insert(0);
             let name = if *seen == 0 {
                 kind.to_string()
@@ -565,141 +253,22 @@ impl ModelSpec {
                 format!("{kind}_{seen}")
             };
             *seen += 1;
-            let needs_seq = |what: &str| -> Result<(usize, usize)> {
-                match shape {
-                    FeatureShape::Seq(t, c) => Ok((t, c)),
-                    FeatureShape::Flat(c) => Err(err(format!(
-                        "{what} needs a sequence input (None, T, C) but receives (None, {c}); \
-                         set return_sequences = true on the previous recurrent layer"
-                    ))),
-                    FeatureShape::Tokens(_) => Err(err(format!(
-                        "{what} cannot be the first layer; start with an embedding"
-                    ))),
-                }
-            };
-            let (output, params) = match layer {
-                LayerSpec::Embedding(e) => {
-                    if i != 0 {
-                        return Err(err("an embedding can only be the first layer".into()));
-                    }
-                    let input_dim = e.input_dim.ok_or_else(|| {
-                        err("input_dim is not set; fill it with ModelSpec::with_vocab_size".into())
-                    })?;
-                    if input_dim < 2 {
-                        return Err(err(format!(
-                            "input_dim must be at least 2 (index 0 is padding), got {input_dim}"
-                        )));
-                    }
-                    if e.output_dim == 0 {
-                        return Err(err("output_dim must be positive".into()));
-                    }
-                    masked = e.mask_zero;
-                    let t = match shape {
-                        FeatureShape::Tokens(t) => t,
-                        _ => 0,
-                    };
-                    (
-                        FeatureShape::Seq(t, e.output_dim),
-                        crate::layers::embedding::params(input_dim, e.output_dim),
-                    )
-                }
-                _ if i == 0 => {
-                    return Err(err("the first layer must be an embedding".into()));
-                }
-                LayerSpec::Lstm(_) | LayerSpec::Gru(_) | LayerSpec::Bidirectional(_) => {
-                    let (cell, bidirectional) = match layer {
-                        LayerSpec::Lstm(s) => (RecurrentSpec::Lstm(s.clone()), false),
-                        LayerSpec::Gru(s) => (RecurrentSpec::Gru(s.clone()), false),
-                        LayerSpec::Bidirectional(b) => {
-                            if b.merge_mode != MergeMode::Concat {
-                                return Err(err(format!(
-                                    "merge_mode {:?} is not supported; only \"concat\"",
-                                    b.merge_mode
-                                )));
-                            }
-                            (b.layer.clone(), true)
-                        }
-                        _ => unreachable_layer(i, kind)?,
-                    };
-                    cell.check(i, kind)?;
-                    let (t, f) = needs_seq("a recurrent layer")?;
-                    let width = cell.units() * if bidirectional { 2 } else { 1 };
-                    let out = if cell.return_sequences() {
-                        FeatureShape::Seq(t, width)
-                    } else {
-                        masked = false;
-                        FeatureShape::Flat(width)
-                    };
-                    (
-                        out,
-                        crate::layers::recurrent::params(f, &cell, bidirectional),
-                    )
-                }
-                LayerSpec::Conv1d(c) => {
-                    let (t, f) = needs_seq("conv1d")?;
-                    if masked {
-                        return Err(err(
-                            "conv1d does not support masking (as in Keras): set mask_zero = false on the embedding"
-                                .into(),
-                        ));
-                    }
-                    if c.filters == 0 || c.kernel_size == 0 || c.strides == 0 {
-                        return Err(err(
-                            "filters, kernel_size and strides must be positive".into()
-                        ));
-                    }
-                    if c.activation == Activation::Softmax {
-                        return Err(err("conv1d activation cannot be softmax".into()));
-                    }
-                    let t_out = window_len(t, c.kernel_size, c.strides, c.padding);
-                    if seq_len.is_some() && t_out == 0 {
-                        return Err(err(format!(
-                            "kernel_size {} is longer than the input ({t} steps) with valid padding",
-                            c.kernel_size
-                        )));
-                    }
-                    (
-                        FeatureShape::Seq(t_out, c.filters),
-                        crate::layers::conv1d::params(f, c.filters, c.kernel_size),
-                    )
-                }
-                LayerSpec::MaxPooling1d(p) => {
-                    let (t, f) = needs_seq("max_pooling1d")?;
-                    if masked {
-                        return Err(err(
-                            "max_pooling1d does not support masking (as in Keras): set mask_zero = false on the embedding"
-                                .into(),
-                        ));
-                    }
-                    if p.pool_size == 0 || p.stride() == 0 {
-                        return Err(err("pool_size and strides must be positive".into()));
-                    }
-                    let t_out = window_len(t, p.pool_size, p.stride(), p.padding);
-                    if seq_len.is_some() && t_out == 0 {
-                        return Err(err(format!(
-                            "pool_size {} is longer than the input ({t} steps) with valid padding",
-                            p.pool_size
-                        )));
-                    }
-                    (FeatureShape::Seq(t_out, f), Vec::new())
-                }
-                LayerSpec::Dense(d) => {
-                    if d.units == 0 {
-                        return Err(err("units must be positive".into()));
-                    }
-                    let f = shape.features();
-                    let out = match shape {
-                        FeatureShape::Seq(t, _) => FeatureShape::Seq(t, d.units),
-                        _ => FeatureShape::Flat(d.units),
-                    };
-                    (out, crate::layers::dense::params(f, d.units))
-                }
-                LayerSpec::Dropout(d) => {
-                    check_rate(d.rate, "rate").map_err(err)?;
-                    (shape, Vec::new())
-                }
-            };
-            let params = params
+            if index == 0 && !matches!(layer, LayerSpec::Embedding(_)) {
+                return Err(Error::spec(
+                    index,
+                    kind,
+                    "the first layer must be an embedding",
+                ));
+            }
+            let planned = kind_impl.plan(&PlanContext {
+                index,
+                kind,
+                input: shape,
+                masked,
+                check_lengths: seq_len.is_some(),
+            })?;
+            let params = planned
+                .params
                 .into_iter()
                 .map(|p| ParamSpec {
                     path: format!("{name}.{}", p.path),
@@ -708,11 +277,13 @@ impl ModelSpec {
                 .collect();
             plans.push(LayerPlan {
                 name,
+                class_name,
                 input: shape,
-                output,
+                output: planned.output,
                 params,
             });
-            shape = output;
+            shape = planned.output;
+            masked = planned.masked;
         }
         if let FeatureShape::Seq(..) = shape {
             let last = self.layers.len() - 1;
@@ -727,10 +298,31 @@ impl ModelSpec {
     }
 }
 
-fn unreachable_layer<T>(index: usize, kind: &str) -> Result<T> {
-    Err(Error::spec(
-        index,
-        kind,
-        "internal error: unexpected layer kind",
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `LayerSpec::kind` (layer names, error messages) is the serde `type` tag of every variant.
+    #[test]
+    fn kinds_are_the_serde_tags() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let spec: ModelSpec = serde_json::from_str(
+            r#"{"layers": [
+                {"type": "embedding", "output_dim": 8},
+                {"type": "lstm", "units": 4, "return_sequences": true},
+                {"type": "gru", "units": 4, "return_sequences": true},
+                {"type": "bidirectional", "layer": {"type": "lstm", "units": 4, "return_sequences": true}},
+                {"type": "conv1d", "filters": 4, "kernel_size": 2},
+                {"type": "max_pooling1d"},
+                {"type": "dense", "units": 2},
+                {"type": "dropout", "rate": 0.1}]}"#,
+        )?;
+        let mut kinds = std::collections::BTreeSet::new();
+        for layer in &spec.layers {
+            let json = serde_json::to_value(layer)?;
+            assert_eq!(json["type"], layer.kind());
+            kinds.insert(layer.kind());
+        }
+        assert_eq!(kinds.len(), spec.layers.len(), "a variant is missing");
+        Ok(())
+    }
 }

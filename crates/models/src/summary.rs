@@ -60,9 +60,8 @@ impl ModelSpec {
         let layers: Vec<LayerSummary> = self
             .plan(seq_len)?
             .into_iter()
-            .zip(&self.layers)
-            .map(|(plan, spec)| LayerSummary {
-                class_name: spec.class_name().to_string(),
+            .map(|plan| LayerSummary {
+                class_name: plan.class_name.to_string(),
                 output_shape: plan.output.dims(),
                 params: plan.params.iter().map(|p| p.numel()).sum(),
                 name: plan.name,

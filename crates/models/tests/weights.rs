@@ -175,3 +175,31 @@ fn load_errors_are_reported() -> TestResult {
     }
     Ok(())
 }
+
+/// The weights file is written like every other run file: mode 0644, and a failure to publish
+/// it is an error naming it.
+#[test]
+fn save_publishes_a_0644_file_and_names_it_on_failure() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let s = model_spec()?;
+    let (_, vm) = TextClassifier::init(&s, 10, 7, &CPU)?;
+    let path = dir.path().join("model.safetensors");
+    TextClassifier::save(&vm, &path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&path)?.permissions().mode() & 0o777,
+            0o644
+        );
+    }
+    // A file where the parent directory should be: nothing can be written there.
+    let blocked = path.join("model.safetensors");
+    match TextClassifier::save(&vm, &blocked) {
+        Err(e @ Error::Save(_)) => {
+            assert!(e.to_string().contains("model.safetensors"), "{e}")
+        }
+        other => return Err(format!("expected Save, got {other:?}").into()),
+    }
+    Ok(())
+}

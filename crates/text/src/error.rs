@@ -15,6 +15,9 @@ use std::path::PathBuf;
 /// Errors of `textrnn-text`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Writing a file into place failed (the message names the file and the step).
+    #[error(transparent)]
+    Write(#[from] textrnn_fs::Error),
     /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}")]
     Io {

@@ -24,14 +24,13 @@
 //! ```
 #![warn(missing_docs)]
 
-mod atomic;
 mod error;
 pub mod normalize;
 mod padding;
 mod tokenizer;
 
 pub use error::{Error, Result};
-pub use normalize::{NormalizeConfig, Pipeline, Step};
+pub use normalize::{NormalizeConfig, NormalizePreset, Pipeline, Step};
 pub use padding::{pad_sequences, Padding, Truncating};
 pub use tokenizer::config::{TokenizerConfig, KERAS_FILTERS};
 pub use tokenizer::words::text_to_word_sequence;

@@ -4,7 +4,9 @@
 //! `N` labels. [`EncodedSplit::batches`] visits the examples in order, or in a permutation drawn
 //! from a seeded `ChaCha8Rng` (Fisher–Yates), and yields [`Batch`]es of
 //! `tokens: (b, seq_len) u32` and `labels: (b) u32` tensors on a device, `b = batch_size` except
-//! for a last partial batch, which is included (Keras).
+//! for a last partial batch, which is included (Keras). One gather per batch builds each tensor;
+//! candle-datasets' `Batcher` was measured against this and not adopted (`docs/ARCHITECTURE.md`
+//! says why).
 //!
 //! ```
 //! use candle_core::Device;

@@ -9,22 +9,15 @@
 //! assert_eq!(err.to_string(), "invalid training config `batch_size`: must be at least 1");
 //! ```
 
-use std::path::PathBuf;
-
 /// Everything that can go wrong while training, evaluating or saving.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A tensor operation failed.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
-    /// Reading or writing a file failed.
-    #[error("i/o error on {}: {source}", path.display())]
-    Io {
-        /// The file involved.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    /// Writing a file (history, checkpoint) failed.
+    #[error(transparent)]
+    Fs(#[from] textrnn_fs::Error),
     /// A configuration value is out of range or inconsistent.
     #[error("invalid training config `{field}`: {reason}")]
     InvalidConfig {
@@ -45,14 +38,6 @@ pub enum Error {
         label: u32,
         /// Number of classes of the model output.
         n_classes: usize,
-    },
-    /// A monitored quantity is missing from the epoch logs.
-    #[error("monitored quantity `{monitor}` is not in the logs (available: {available})")]
-    MissingMonitor {
-        /// The monitored key, e.g. `val_auc`.
-        monitor: String,
-        /// The keys that were available, comma separated.
-        available: String,
     },
     /// Serialising history or metrics failed.
     #[error("serialization of {what} failed: {reason}")]
@@ -83,14 +68,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// An [`Error::Io`] for `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
-
     /// An [`Error::InvalidConfig`] for `field`.
     pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidConfig {

@@ -1,9 +1,10 @@
-//! Evaluation and prediction in [`Mode::Eval`] (no dropout), batch by batch.
+//! Evaluation and prediction in [`Mode::Infer`] (no dropout, nothing kept for backward), batch by
+//! batch.
 //!
 //! * [`evaluate`]: mean loss (sample-weighted over batches), accuracy, exact AUC (binary, or
 //!   one-vs-rest macro for softmax) on a labelled split.
-//! * [`predict_proba`]: class probabilities `(N, C)` row-major; a sigmoid model gives `C = 2`
-//!   with rows `[1 - p, p]`.
+//! * [`predict_proba`]: class probabilities `(N, C)` row-major as unlabelled
+//!   [`textrnn_eval::Predictions`]; a sigmoid model gives `C = 2` with rows `[1 - p, p]`.
 //!
 //! ```ignore
 //! let m = textrnn_train::evaluate(&model, &test, 128)?;
@@ -13,13 +14,13 @@
 //! ```
 
 use candle_core::{DType, Device, Tensor};
-use textrnn_models::recurrent::no_grad;
+use textrnn_eval::Predictions;
 use textrnn_models::{Classifier, Mode, Output};
 
 use crate::data::{token_rows, EncodedSplit};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::metrics::{argmax, Accuracy, Auc, LossMean, Metric, MetricBatch};
+use crate::metrics::{Accuracy, Auc, LossMean, Metric, MetricBatch};
 
 /// Results of [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -32,49 +33,6 @@ pub struct EvalMetrics {
     pub auc: Option<f64>,
     /// Number of examples.
     pub n: usize,
-}
-
-/// Class probabilities of [`predict_proba`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Predictions {
-    /// `N * n_classes` probabilities, row-major.
-    pub probs: Vec<f32>,
-    /// Number of classes `C` (2 for a sigmoid model).
-    pub n_classes: usize,
-}
-
-impl Predictions {
-    /// Number of examples `N`.
-    pub fn len(&self) -> usize {
-        self.probs.len().checked_div(self.n_classes).unwrap_or(0)
-    }
-
-    /// True when there is no example.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Probability row of example `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.probs[i * self.n_classes..(i + 1) * self.n_classes]
-    }
-
-    /// Predicted class of each example (argmax; `p > 0.5` for binary).
-    pub fn classes(&self) -> Vec<u32> {
-        (0..self.len())
-            .map(|i| argmax(self.row(i)) as u32)
-            .collect()
-    }
-
-    /// Probability of class `c` for each example (`c = 1`: the positive score of a binary model).
-    pub fn column(&self, c: usize) -> Vec<f32> {
-        self.probs
-            .iter()
-            .skip(c)
-            .step_by(self.n_classes.max(1))
-            .copied()
-            .collect()
-    }
 }
 
 /// Device of the model's first variable (CPU for a model without variables).
@@ -125,7 +83,7 @@ pub(crate) fn eval_into(
     for batch in split.batches(batch_size, None, &device)? {
         let batch = batch?;
         // No activations are kept for backward: evaluation never differentiates.
-        let logits = no_grad(|| model.forward_t(&batch.tokens, &mut Mode::Eval))?.detach();
+        let logits = model.forward_t(&batch.tokens, &mut Mode::Infer)?.detach();
         check_logits(output, &logits, batch.len())?;
         let l = loss
             .compute(&logits, &batch.labels)?
@@ -208,7 +166,7 @@ pub fn predict_proba(
     while start < n {
         let end = (start + batch_size).min(n);
         let x = token_rows(tokens, seq_len, start, end, &device)?;
-        let logits = no_grad(|| model.forward_t(&x, &mut Mode::Eval))?.detach();
+        let logits = model.forward_t(&x, &mut Mode::Infer)?.detach();
         check_logits(output, &logits, end - start)?;
         probs.extend(host_probs(output, &logits)?);
         if let Some(bar) = &bar {
@@ -219,8 +177,5 @@ pub fn predict_proba(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(Predictions {
-        probs,
-        n_classes: output.n_classes(),
-    })
+    Ok(Predictions::new(probs, output.n_classes()))
 }

@@ -1,5 +1,9 @@
 //! 1-D convolution over time, channels last (Keras `Conv1D`).
 //!
+//! Spec (`type = "conv1d"`): `filters` `F`, `kernel_size` `K`, `strides` `s` (1), `padding`
+//! (`"valid"`), `activation` (`"linear"`, not softmax). It needs a sequence input and, as in
+//! Keras, rejects a masked one.
+//!
 //! `y[b, j, f] = act(bias[f] + Σ_{k, c} x[b, j·s + k − pad_l, c] · kernel[k, c, f])`.
 //! Shapes: `(B, T, C)` → `(B, T', F)` with `T' = ⌊(T − K)/s⌋ + 1` (`valid`) or `⌈T/s⌉` (`same`,
 //! zero padding `pad_l = ⌊P/2⌋`, `pad_r = P − pad_l`, `P = max((T'−1)·s + K − T, 0)`, as
@@ -23,12 +27,69 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::Arc;
+
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
 
+use super::window::{planned_len, same_padding, Padding};
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
-use crate::spec::{same_padding, Activation, Conv1dSpec, Padding};
+use crate::layers::activation::Activation;
+use crate::Mode;
+
+/// Keras `Conv1D` on `(T, C)` inputs (channels last).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv1dSpec {
+    /// Output channels.
+    pub filters: usize,
+    /// Kernel width `k`.
+    pub kernel_size: usize,
+    /// Stride `s`.
+    #[serde(default = "default_strides")]
+    pub strides: usize,
+    /// Padding.
+    #[serde(default)]
+    pub padding: Padding,
+    /// Activation (not softmax).
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+fn default_strides() -> usize {
+    1
+}
+
+impl LayerKind for Conv1dSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        let (t, f) = cx.sequence("conv1d")?;
+        cx.reject_mask("conv1d")?;
+        if self.filters == 0 || self.kernel_size == 0 || self.strides == 0 {
+            return Err(cx.err("filters, kernel_size and strides must be positive"));
+        }
+        if self.activation == Activation::Softmax {
+            return Err(cx.err("conv1d activation cannot be softmax"));
+        }
+        let t_out = planned_len(
+            cx,
+            t,
+            ("kernel_size", self.kernel_size),
+            self.strides,
+            self.padding,
+        )?;
+        Ok(cx.planned(
+            FeatureShape::Seq(t_out, self.filters),
+            params(f, self.filters, self.kernel_size),
+        ))
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        Ok(Arc::new(conv1d(cx.input.features(), self, cx.vb)?))
+    }
+}
 
 /// A 1-D convolution.
 #[derive(Debug, Clone)]
@@ -94,5 +155,11 @@ impl Module for Conv1d {
             .broadcast_add(&self.bias)?
             .reshape((b, t_out, filters))?;
         self.activation.apply(&y)
+    }
+}
+
+impl Forward for Conv1d {
+    fn forward_flow(&self, flow: Flow, _mode: &mut Mode) -> candle_core::Result<Flow> {
+        flow.map(|x| self.forward(x))
     }
 }

@@ -1,7 +1,10 @@
-//! Fully connected layer on the last axis: `y = act(x @ kernel + bias)`.
+//! Fully connected layer on the last axis (Keras `Dense`): `y = act(x @ kernel + bias)`.
 //!
-//! Shapes: `(B, F)` → `(B, U)` or `(B, T, F)` → `(B, T, U)`. Parameters (Keras): `kernel` `(F, U)`
-//! glorot-uniform, `bias` `(U)` zeros.
+//! Spec (`type = "dense"`): `units`, `activation` (`"linear"`). Shapes: `(B, F)` → `(B, U)` or
+//! `(B, T, F)` → `(B, T, U)`; a mask passes through. Parameters (Keras): `kernel` `(F, U)`
+//! glorot-uniform, `bias` `(U)` zeros. The model's last layer is a dense layer whose activation
+//! (sigmoid or softmax) decides the model's [`crate::Output`]; it is not applied there (the model
+//! returns logits).
 //!
 //! ```
 //! use candle_core::{DType, Device, Module, Tensor};
@@ -13,12 +16,56 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::Arc;
+
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
 
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
-use crate::spec::Activation;
+use crate::layers::activation::Activation;
+use crate::Mode;
+
+/// Keras `Dense`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseSpec {
+    /// Output width.
+    pub units: usize,
+    /// Activation; for the last layer it decides the model [`crate::Output`] and is not applied
+    /// to logits.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+impl LayerKind for DenseSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        if self.units == 0 {
+            return Err(cx.err("units must be positive"));
+        }
+        let output = match cx.input {
+            FeatureShape::Seq(t, _) => FeatureShape::Seq(t, self.units),
+            _ => FeatureShape::Flat(self.units),
+        };
+        Ok(cx.planned(output, params(cx.input.features(), self.units)))
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        let activation = if cx.output_layer {
+            Activation::Linear
+        } else {
+            self.activation
+        };
+        Ok(Arc::new(dense(
+            cx.input.features(),
+            self.units,
+            activation,
+            cx.vb,
+        )?))
+    }
+}
 
 /// A dense layer.
 #[derive(Debug, Clone)]
@@ -56,5 +103,11 @@ impl Module for Dense {
             _ => x.matmul(&self.kernel)?,
         };
         self.activation.apply(&y.broadcast_add(&self.bias)?)
+    }
+}
+
+impl Forward for Dense {
+    fn forward_flow(&self, flow: Flow, _mode: &mut Mode) -> candle_core::Result<Flow> {
+        flow.map(|x| self.forward(x))
     }
 }

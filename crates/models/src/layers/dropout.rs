@@ -1,5 +1,8 @@
-//! Dropout: in training `y = x ⊙ m / (1 − p)` with `m ~ Bernoulli(1 − p)` elementwise; identity in
-//! evaluation.
+//! Dropout (Keras `Dropout`): in training `y = x ⊙ m / (1 − p)` with `m ~ Bernoulli(1 − p)`
+//! elementwise; identity in evaluation.
+//!
+//! Spec (`type = "dropout"`): `rate` `p` in `[0, 1)`. Shape and mask pass through unchanged; no
+//! parameters.
 //!
 //! Masks are drawn on the host from the seeded generator of [`Mode::Train`] (element kept when
 //! `u ≥ p`, `u ~ U[0, 1)`), already scaled by `1/(1 − p)`, then uploaded; the same generator
@@ -18,11 +21,35 @@
 //! # Ok::<(), candle_core::Error>(())
 //! ```
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Tensor};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
+use super::{check_rate, BuildContext, Flow, Forward, LayerKind, PlanContext, Planned};
+use crate::error::Result;
 use crate::Mode;
+
+/// Keras `Dropout` (elementwise, training only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutSpec {
+    /// Probability of zeroing an element, in `[0, 1)`.
+    pub rate: f64,
+}
+
+impl LayerKind for DropoutSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        check_rate(self.rate, "rate").map_err(|r| cx.err(r))?;
+        Ok(cx.planned(cx.input, Vec::new()))
+    }
+
+    fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        Ok(Arc::new(Dropout::new(self.rate)))
+    }
+}
 
 /// Elementwise dropout with rate `p` in `[0, 1)`.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +72,12 @@ impl Dropout {
             }
             _ => Ok(x.clone()),
         }
+    }
+}
+
+impl Forward for Dropout {
+    fn forward_flow(&self, flow: Flow, mode: &mut Mode) -> candle_core::Result<Flow> {
+        flow.map(|x| self.forward_t(x, mode))
     }
 }
 

@@ -1,8 +1,12 @@
-//! Token embedding: `(B, T)` u32 ids → `(B, T, E)`, `out[b, t] = embeddings[ids[b, t]]`.
+//! Token embedding (Keras `Embedding`): `(B, T)` u32 ids → `(B, T, E)`,
+//! `out[b, t] = embeddings[ids[b, t]]`.
 //!
-//! Parameter (Keras): `embeddings` `(input_dim, output_dim)`, uniform(−0.05, 0.05).
-//! With `mask_zero`, [`Embedding::compute_mask`] gives the `(B, T)` mask `ids != 0` (1 = real
-//! token) in the embedding dtype, which the model passes to recurrent layers.
+//! Spec (`type = "embedding"`, always the first layer): `input_dim` (rows; unset means the
+//! tokenizer's vocabulary size, filled by [`crate::ModelSpec::with_vocab_size`], at least 2 as
+//! id 0 is padding), `output_dim` `E`, `mask_zero` (false). Parameter (Keras): `embeddings`
+//! `(input_dim, output_dim)`, uniform(−0.05, 0.05). With `mask_zero`,
+//! [`Embedding::compute_mask`] gives the `(B, T)` mask `ids != 0` (1 = real token) in the
+//! embedding dtype, which the model passes to recurrent layers.
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
@@ -16,11 +20,69 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::Arc;
+
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
 
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
+use crate::Mode;
+
+/// Keras `Embedding`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSpec {
+    /// Rows of the table; `None` means the tokenizer's vocabulary size (see
+    /// [`crate::ModelSpec::with_vocab_size`]).
+    #[serde(default)]
+    pub input_dim: Option<usize>,
+    /// Embedding width.
+    pub output_dim: usize,
+    /// Treat token 0 as padding and mask it out of recurrent layers.
+    #[serde(default)]
+    pub mask_zero: bool,
+}
+
+impl LayerKind for EmbeddingSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        if cx.index != 0 {
+            return Err(cx.err("an embedding can only be the first layer"));
+        }
+        let input_dim = self.input_dim.ok_or_else(|| {
+            cx.err("input_dim is not set; fill it with ModelSpec::with_vocab_size")
+        })?;
+        if input_dim < 2 {
+            return Err(cx.err(format!(
+                "input_dim must be at least 2 (index 0 is padding), got {input_dim}"
+            )));
+        }
+        if self.output_dim == 0 {
+            return Err(cx.err("output_dim must be positive"));
+        }
+        let t = match cx.input {
+            FeatureShape::Tokens(t) => t,
+            _ => 0,
+        };
+        Ok(Planned {
+            output: FeatureShape::Seq(t, self.output_dim),
+            params: params(input_dim, self.output_dim),
+            masked: self.mask_zero,
+        })
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        let input_dim = self.input_dim.unwrap_or_default();
+        Ok(Arc::new(embedding(
+            input_dim,
+            self.output_dim,
+            self.mask_zero,
+            cx.vb,
+        )?))
+    }
+}
 
 /// An embedding table.
 #[derive(Debug, Clone)]
@@ -77,5 +139,19 @@ impl Embedding {
         }
         let zero = Tensor::zeros_like(ids)?;
         Ok(Some(ids.ne(&zero)?.to_dtype(self.embeddings.dtype())?))
+    }
+}
+
+impl Forward for Embedding {
+    /// `flow.x` holds the token ids; the mask (with `mask_zero`) starts here.
+    fn forward_flow(&self, flow: Flow, _mode: &mut Mode) -> candle_core::Result<Flow> {
+        Ok(Flow {
+            mask: self.compute_mask(&flow.x)?,
+            x: self.forward(&flow.x)?,
+        })
+    }
+
+    fn as_embedding(&self) -> Option<&Embedding> {
+        Some(self)
     }
 }

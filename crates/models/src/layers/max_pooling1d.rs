@@ -1,5 +1,9 @@
 //! 1-D max pooling over time, channels last (Keras `MaxPooling1D`).
 //!
+//! Spec (`type = "max_pooling1d"`): `pool_size` `p` (2), `strides` `s` (= `pool_size`),
+//! `padding` (`"valid"`). It needs a sequence input and, as in Keras, rejects a masked one; no
+//! parameters.
+//!
 //! `y[b, j, c] = max_{k < p} x[b, j·s + k − pad_l, c]`. Shapes: `(B, T, C)` → `(B, T', C)` with
 //! `T' = ⌊(T − p)/s⌋ + 1` (`valid`) or `⌈T/s⌉` (`same`, TensorFlow padding, padded positions never
 //! win). candle-nn has no 1-D pool (and `max_pool2d` has no backward pass when stride ≠ size),
@@ -16,9 +20,63 @@
 //! # Ok::<(), candle_core::Error>(())
 //! ```
 
-use candle_core::{Module, Tensor};
+use std::sync::Arc;
 
-use crate::spec::{same_padding, window_len, MaxPooling1dSpec, Padding};
+use candle_core::{Module, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::window::{planned_len, same_padding, window_len, Padding};
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
+use crate::error::Result;
+use crate::Mode;
+
+/// Keras `MaxPooling1D` on `(T, C)` inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPooling1dSpec {
+    /// Window `p`.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Stride; `None` means `pool_size`.
+    #[serde(default)]
+    pub strides: Option<usize>,
+    /// Padding.
+    #[serde(default)]
+    pub padding: Padding,
+}
+
+fn default_pool_size() -> usize {
+    2
+}
+
+impl MaxPooling1dSpec {
+    /// The stride actually used.
+    pub fn stride(&self) -> usize {
+        self.strides.unwrap_or(self.pool_size)
+    }
+}
+
+impl LayerKind for MaxPooling1dSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        let (t, f) = cx.sequence("max_pooling1d")?;
+        cx.reject_mask("max_pooling1d")?;
+        if self.pool_size == 0 || self.stride() == 0 {
+            return Err(cx.err("pool_size and strides must be positive"));
+        }
+        let t_out = planned_len(
+            cx,
+            t,
+            ("pool_size", self.pool_size),
+            self.stride(),
+            self.padding,
+        )?;
+        Ok(cx.planned(FeatureShape::Seq(t_out, f), Vec::new()))
+    }
+
+    fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        Ok(Arc::new(MaxPooling1d::new(self)))
+    }
+}
 
 /// A 1-D max pooling layer (no parameters).
 #[derive(Debug, Clone, Copy)]
@@ -60,5 +118,11 @@ impl Module for MaxPooling1d {
         }
         let idx = Tensor::from_vec(idx, t_out * p, x.device())?;
         x.index_select(&idx, 1)?.reshape((b, t_out, p, c))?.max(2)
+    }
+}
+
+impl Forward for MaxPooling1d {
+    fn forward_flow(&self, flow: Flow, _mode: &mut Mode) -> candle_core::Result<Flow> {
+        flow.map(|x| self.forward(x))
     }
 }

@@ -6,18 +6,21 @@
 //!    across time;
 //! 2. `xproj = x @ kernel + b_in` `(B, T, G·u)` in one matmul for the whole sequence
 //!    (LSTM `b_in = bias`; GRU `b_in = bias[0]`), done inside the fused op on the CPU
-//!    (`recurrent::{lstm_projected, gru_projected}`), else as `[x, 1] · [kernel; b_in]`;
+//!    ([`textrnn_rnn::Input::Raw`]), else as `[x, 1] · [kernel; b_in]`;
 //! 3. training only: a scaled keep mask `(B, u)` (`recurrent_dropout`) fixed across time;
-//! 4. the recurrence `crate::recurrent::{lstm_sequence, gru_sequence}` from zero states, the
-//!    backward direction with `reverse = true`, the `(B, T)` padding mask passed through.
+//! 4. the recurrence ([`textrnn_rnn::run`]) from zero states, the backward direction with
+//!    `reverse = true`, the `(B, T)` padding mask passed through.
 //!
-//! Inside `crate::recurrent::no_grad` the layer runs on detached input and weights, so the fused
-//! ops keep nothing for backward (inference). `Mode::Eval` alone stays differentiable.
+//! In [`Mode::Infer`] the layer runs on detached input and weights, so the fused ops keep nothing
+//! for backward. `Mode::Eval` alone stays differentiable. The fused ops' large per-batch buffers
+//! are reused across calls from a pool the layer owns (freed with the layer). The environment
+//! variable `TEXTRNN_FUSED=0`, read when the layer is built, selects the step-wise reference
+//! recurrence instead of the fused CPU kernels (A/B checks, benchmarks).
 //!
 //! Directly above an embedding, [`Recurrent::forward_embedded`] replaces steps 1–2: it projects
 //! the embedding table once (`(V, F)·(F, G·u)`) and the recurrence reads row `ids[b, t]` of it
-//! (`crate::recurrent::{lstm_embedded, gru_embedded}`); under input dropout each sequence's rows
-//! are corrected for its dropped features (`crate::recurrent::embedded_dropout_projection`).
+//! ([`textrnn_rnn::Input::Embedded`]); under input dropout each sequence's rows are corrected for
+//! its dropped features ([`textrnn_rnn::Input::Embeddings`]).
 //!
 //! Output: `return_sequences` → `(B, T, d·u)` (directions concatenated `[forward, backward]`),
 //! else `(B, d·u)`: the forward direction's `out[:, T−1]` and the backward's `out[:, 0]` (the
@@ -45,13 +48,16 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+use textrnn_rnn::{Backend, Input, Options, Outputs, Pool};
 
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::dropout::keep_mask;
-use crate::recurrent::kernels::with_slice;
-use crate::recurrent::Outputs;
-use crate::spec::RecurrentSpec;
+use crate::layers::embedding::Embedding;
+use crate::layers::{
+    check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned,
+};
 use crate::Mode;
 
 /// The cell kind.
@@ -82,6 +88,10 @@ pub struct Recurrent {
     directions: Vec<DirectionWeights>,
     /// Projected embedding tables of the last inference call, one slot per direction.
     tables: Arc<Mutex<Vec<Option<CachedTable>>>>,
+    /// Fused kernels or the step-wise reference ([`backend_from_env`]).
+    backend: Backend,
+    /// The fused ops' buffers, reused from one call to the next.
+    pool: Pool,
 }
 
 /// A projected embedding table `[embeddings, 1] · [kernel; b_in]` kept between inference calls,
@@ -170,8 +180,43 @@ pub fn recurrent_layer(
         recurrent_dropout: cell.recurrent_dropout(),
         return_sequences: cell.return_sequences(),
         tables: Arc::new(Mutex::new(Vec::new())),
+        backend: backend_from_env(),
+        pool: Pool::new(),
         directions,
     })
+}
+
+/// The step-wise reference when the environment variable `TEXTRNN_FUSED` is `0`, else the
+/// automatic choice (fused CPU kernels for f32/f64 on the CPU).
+fn backend_from_env() -> Backend {
+    match std::env::var("TEXTRNN_FUSED") {
+        Ok(v) if v.trim() == "0" => Backend::Reference,
+        _ => Backend::Auto,
+    }
+}
+
+/// The recurrent cell of a direction: LSTM, or GRU with its recurrent bias `b_hh`.
+fn rnn_cell<'a>(
+    w_hh: &'a Tensor,
+    b_hh: Option<&'a Tensor>,
+    h0: &'a Tensor,
+) -> textrnn_rnn::Cell<'a> {
+    match b_hh {
+        None => textrnn_rnn::Cell::Lstm { w_hh, h0, c0: h0 },
+        Some(b_hh) => textrnn_rnn::Cell::Gru { w_hh, b_hh, h0 },
+    }
+}
+
+/// Whether the f32 CPU tensor `t` holds exactly `values` (compared in place, no copy).
+fn same_values(t: &Tensor, values: &[f32]) -> candle_core::Result<bool> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    let (candle_core::Storage::Cpu(cpu), Some((start, end))) =
+        (&*storage, layout.contiguous_offsets())
+    else {
+        return Ok(false);
+    };
+    Ok(cpu.as_slice::<f32>()?[start..end] == *values)
 }
 
 impl Recurrent {
@@ -199,8 +244,7 @@ impl Recurrent {
         let u = self.units;
         let (dtype, dev) = (x.dtype(), x.device());
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
-        let no_grad = crate::recurrent::no_grad_active();
-        let outputs = self.outputs();
+        let infer = mode.is_infer();
         let mut outs = Vec::with_capacity(self.directions.len());
         for dir in &self.directions {
             let (in_mask, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
@@ -208,40 +252,21 @@ impl Recurrent {
                 Some(m) => x.broadcast_mul(m)?,
                 None => x.clone(),
             };
-            // Inference (`recurrent::no_grad`): detached input and weights, so the fused op keeps
-            // no activations for backward.
-            let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+            // Inference: detached input and weights, so the fused op keeps no activations for
+            // backward.
+            let p = |w: &Tensor| if infer { w.detach() } else { w.clone() };
             let xin = p(&xin);
             let (b_in, b_hh) = self.biases(dir, p)?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let (kernel, w_hh) = (p(&dir.kernel), p(&dir.recurrent_kernel));
-            let out = match b_hh {
-                None => crate::recurrent::lstm_projected(
-                    &xin,
-                    &kernel,
-                    &b_in,
-                    &w_hh,
-                    &h0,
-                    &h0,
-                    mask.as_ref(),
-                    rec_mask.as_ref(),
-                    dir.reverse,
-                    outputs,
-                )?,
-                Some(b_hh) => crate::recurrent::gru_projected(
-                    &xin,
-                    &kernel,
-                    &b_in,
-                    &w_hh,
-                    &b_hh,
-                    &h0,
-                    mask.as_ref(),
-                    rec_mask.as_ref(),
-                    dir.reverse,
-                    outputs,
-                )?,
+            let input = Input::Raw {
+                x: &xin,
+                kernel: &kernel,
+                bias: &b_in,
             };
-            outs.push(out);
+            let opts = self.options(dir, mask.as_ref(), rec_mask.as_ref());
+            let cell = rnn_cell(&w_hh, b_hh.as_ref(), &h0);
+            outs.push(textrnn_rnn::run(cell, input, &opts)?);
         }
         self.concat(outs)
     }
@@ -260,10 +285,10 @@ impl Recurrent {
     /// seed, but each direction projects the `V` table rows once instead of the `B·T` embedded
     /// steps:
     /// - without input dropout, `table = embeddings · kernel + b_in` `(V, G·u)` and the
-    ///   recurrence reads its rows by id (`crate::recurrent::{lstm_embedded, gru_embedded}`;
+    ///   recurrence reads its rows by id ([`textrnn_rnn::Input::Embedded`];
     ///   the op scatters its input gradient onto the table rows);
     /// - with it, each sequence's projected rows are corrected for the features its mask drops
-    ///   ([`crate::recurrent::embedded_dropout_projection`], about `V + p·B·T` projected rows).
+    ///   ([`textrnn_rnn::Input::Embeddings`], about `V + p·B·T` projected rows).
     ///
     /// When training, the projection's gradients are `(V, ·)` GEMMs too; on the fused CPU kernels
     /// the op projects the table itself, with or without dropout, so the table and its gradient
@@ -284,51 +309,31 @@ impl Recurrent {
         let (dtype, dev) = (embeddings.dtype(), embeddings.device());
         let f = embeddings.dim(1)?;
         let mask = mask.map(|m| m.to_dtype(dtype)).transpose()?;
-        let no_grad = crate::recurrent::no_grad_active();
-        let p = |w: &Tensor| if no_grad { w.detach() } else { w.clone() };
+        let infer = mode.is_infer();
+        let p = |w: &Tensor| if infer { w.detach() } else { w.clone() };
         // `[embeddings, 1]`, built once per call when a table is (re)computed.
         let mut emb1: Option<Tensor> = None;
-        let outputs = self.outputs();
         let mut outs = Vec::with_capacity(self.directions.len());
         for (k, dir) in self.directions.iter().enumerate() {
             let (in_mask, rec_mask) = self.dropout_masks(mode, (b, f), dtype, dev)?;
             let (b_in, b_hh) = self.biases(dir, p)?;
             let h0 = Tensor::zeros((b, u), dtype, dev)?;
             let w_hh = p(&dir.recurrent_kernel);
+            let cell = rnn_cell(&w_hh, b_hh.as_ref(), &h0);
+            let opts = self.options(dir, mask.as_ref(), rec_mask.as_ref());
             // Training on the fused kernels: the op projects the embeddings itself (the table and
             // its gradient never become `(V, G·u)` graph tensors); with input dropout, always.
-            if in_mask.is_some() || (!no_grad && crate::recurrent::use_fused(embeddings)) {
+            if in_mask.is_some() || (!infer && self.backend.runs_fused(embeddings)?) {
                 let keep = in_mask.map(|k| k.squeeze(1)).transpose()?;
                 let (embeddings, kernel) = (p(embeddings), p(&dir.kernel));
-                let input = crate::recurrent::EmbeddingProjection {
+                let input = Input::Embeddings {
                     ids,
                     embeddings: &embeddings,
                     kernel: &kernel,
                     bias: &b_in,
                     keep: keep.as_ref(),
                 };
-                let (m, rd) = (mask.as_ref(), rec_mask.as_ref());
-                let out = match &b_hh {
-                    None => crate::recurrent::lstm_on_embeddings(
-                        &input,
-                        &w_hh,
-                        (&h0, &h0),
-                        m,
-                        rd,
-                        dir.reverse,
-                        outputs,
-                    )?,
-                    Some(b_hh) => crate::recurrent::gru_on_embeddings(
-                        &input,
-                        (&w_hh, b_hh),
-                        &h0,
-                        m,
-                        rd,
-                        dir.reverse,
-                        outputs,
-                    )?,
-                };
-                outs.push(out);
+                outs.push(textrnn_rnn::run(cell, input, &opts)?);
                 continue;
             }
             let mut emb1 = || -> candle_core::Result<Tensor> {
@@ -344,36 +349,13 @@ impl Recurrent {
             // gradient (a broadcast add would reduce a `(V, G·u)` gradient over its rows with a
             // strided sum, which costs more than the GEMM).
             let kb = Tensor::cat(&[&p(&dir.kernel), &b_in.unsqueeze(0)?], 0)?;
-            let table = if no_grad {
+            let table = if infer {
                 self.cached_table(k, embeddings, &kb, || emb1()?.matmul(&kb))?
             } else {
                 emb1()?.matmul(&kb)?
             };
-            let out = match b_hh {
-                None => crate::recurrent::lstm_embedded(
-                    ids,
-                    &table,
-                    &w_hh,
-                    &h0,
-                    &h0,
-                    mask.as_ref(),
-                    rec_mask.as_ref(),
-                    dir.reverse,
-                    outputs,
-                )?,
-                Some(b_hh) => crate::recurrent::gru_embedded(
-                    ids,
-                    &table,
-                    &w_hh,
-                    &b_hh,
-                    &h0,
-                    mask.as_ref(),
-                    rec_mask.as_ref(),
-                    dir.reverse,
-                    outputs,
-                )?,
-            };
-            outs.push(out);
+            let input = Input::Embedded { ids, table: &table };
+            outs.push(textrnn_rnn::run(cell, input, &opts)?);
         }
         self.concat(outs)
     }
@@ -442,8 +424,7 @@ impl Recurrent {
         }
         if let Some(c) = &tables[k] {
             // Compared in place (no copy unless the table has to be recomputed).
-            let same = with_slice::<f32, _>(embeddings, |e| c.embeddings == e)?
-                && with_slice::<f32, _>(kb, |w| c.kb == w)?;
+            let same = same_values(embeddings, &c.embeddings)? && same_values(kb, &c.kb)?;
             if same {
                 return Ok(c.table.clone());
             }
@@ -455,6 +436,23 @@ impl Recurrent {
             table: table.clone(),
         });
         Ok(table)
+    }
+
+    /// How direction `dir` runs: its direction, the layer's outputs, backend and buffer pool.
+    fn options<'a>(
+        &'a self,
+        dir: &DirectionWeights,
+        mask: Option<&'a Tensor>,
+        rd: Option<&'a Tensor>,
+    ) -> Options<'a> {
+        Options {
+            reverse: dir.reverse,
+            outputs: self.outputs(),
+            mask,
+            recurrent_dropout: rd,
+            backend: self.backend,
+            pool: Some(&self.pool),
+        }
     }
 
     /// Every step, or (no `return_sequences`) each direction's final state only.
@@ -472,6 +470,248 @@ impl Recurrent {
         match outs.len() {
             1 => Ok(outs.swap_remove(0)),
             _ => Tensor::cat(&outs, dim),
+        }
+    }
+}
+
+/// Keras `LSTM`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LstmSpec {
+    /// Hidden size `u`.
+    pub units: usize,
+    /// Dropout rate on the inputs (one mask per sequence).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Dropout rate on the recurrent state (one mask per sequence).
+    #[serde(default)]
+    pub recurrent_dropout: f64,
+    /// Return the whole sequence `(T, u)` rather than the final state `(u)`.
+    #[serde(default)]
+    pub return_sequences: bool,
+}
+
+/// Keras `GRU`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GruSpec {
+    /// Hidden size `u`.
+    pub units: usize,
+    /// Dropout rate on the inputs (one mask per sequence).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Dropout rate on the recurrent state (one mask per sequence).
+    #[serde(default)]
+    pub recurrent_dropout: f64,
+    /// Return the whole sequence `(T, u)` rather than the final state `(u)`.
+    #[serde(default)]
+    pub return_sequences: bool,
+    /// Keras/cuDNN GRU variant (reset gate applied after the recurrent matmul); only `true`.
+    #[serde(default = "default_reset_after")]
+    pub reset_after: bool,
+}
+
+fn default_reset_after() -> bool {
+    true
+}
+
+/// The recurrent layer wrapped by a [`BidirectionalSpec`], tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RecurrentSpec {
+    /// An LSTM.
+    Lstm(LstmSpec),
+    /// A GRU.
+    Gru(GruSpec),
+}
+
+/// How a bidirectional layer merges its two directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMode {
+    /// `[forward, backward]` along the feature axis (the only supported mode).
+    #[default]
+    Concat,
+    /// Elementwise sum (not supported).
+    Sum,
+    /// Elementwise product (not supported).
+    Mul,
+    /// Elementwise mean (not supported).
+    Ave,
+}
+
+/// Keras `Bidirectional`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BidirectionalSpec {
+    /// The wrapped recurrent layer.
+    pub layer: RecurrentSpec,
+    /// Merge of the two directions.
+    #[serde(default)]
+    pub merge_mode: MergeMode,
+}
+
+impl RecurrentSpec {
+    /// Hidden size `u`.
+    pub fn units(&self) -> usize {
+        match self {
+            RecurrentSpec::Lstm(s) => s.units,
+            RecurrentSpec::Gru(s) => s.units,
+        }
+    }
+
+    /// Input dropout rate.
+    pub fn dropout(&self) -> f64 {
+        match self {
+            RecurrentSpec::Lstm(s) => s.dropout,
+            RecurrentSpec::Gru(s) => s.dropout,
+        }
+    }
+
+    /// Recurrent dropout rate.
+    pub fn recurrent_dropout(&self) -> f64 {
+        match self {
+            RecurrentSpec::Lstm(s) => s.recurrent_dropout,
+            RecurrentSpec::Gru(s) => s.recurrent_dropout,
+        }
+    }
+
+    /// Whether the whole sequence is returned.
+    pub fn return_sequences(&self) -> bool {
+        match self {
+            RecurrentSpec::Lstm(s) => s.return_sequences,
+            RecurrentSpec::Gru(s) => s.return_sequences,
+        }
+    }
+
+    /// Number of gates `G` (4 for LSTM, 3 for GRU).
+    pub fn gates(&self) -> usize {
+        match self {
+            RecurrentSpec::Lstm(_) => 4,
+            RecurrentSpec::Gru(_) => 3,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            RecurrentSpec::Lstm(_) => "lstm",
+            RecurrentSpec::Gru(_) => "gru",
+        }
+    }
+
+    /// Checks units, rates and `reset_after`.
+    fn check(&self, cx: &PlanContext) -> Result<()> {
+        if self.units() == 0 {
+            return Err(cx.err(format!("{}: units must be positive", self.kind())));
+        }
+        check_rate(self.dropout(), "dropout").map_err(|r| cx.err(r))?;
+        check_rate(self.recurrent_dropout(), "recurrent_dropout").map_err(|r| cx.err(r))?;
+        if let RecurrentSpec::Gru(g) = self {
+            if !g.reset_after {
+                return Err(cx.err(
+                    "gru: reset_after = false is not supported (only the Keras 2+/cuDNN variant reset_after = true)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validation, output shape (`(T, d·u)` or `(d·u)`, `d = 2` when `bidirectional`) and
+    /// parameters; a layer returning a single state ends the padding mask.
+    fn plan(&self, cx: &PlanContext, bidirectional: bool) -> Result<Planned> {
+        self.check(cx)?;
+        let (t, f) = cx.sequence("a recurrent layer")?;
+        let width = self.units() * if bidirectional { 2 } else { 1 };
+        let output = if self.return_sequences() {
+            FeatureShape::Seq(t, width)
+        } else {
+            FeatureShape::Flat(width)
+        };
+        Ok(Planned {
+            output,
+            params: params(f, self, bidirectional),
+            masked: cx.masked && self.return_sequences(),
+        })
+    }
+
+    fn build(&self, cx: BuildContext, bidirectional: bool) -> Result<Arc<dyn Forward>> {
+        Ok(Arc::new(recurrent_layer(
+            cx.input.features(),
+            self,
+            bidirectional,
+            cx.vb,
+        )?))
+    }
+}
+
+impl LayerKind for LstmSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        RecurrentSpec::Lstm(self.clone()).plan(cx, false)
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        RecurrentSpec::Lstm(self.clone()).build(cx, false)
+    }
+}
+
+impl LayerKind for GruSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        RecurrentSpec::Gru(self.clone()).plan(cx, false)
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        RecurrentSpec::Gru(self.clone()).build(cx, false)
+    }
+}
+
+impl LayerKind for BidirectionalSpec {
+    fn plan(&self, cx: &PlanContext) -> Result<Planned> {
+        if self.merge_mode != MergeMode::Concat {
+            return Err(cx.err(format!(
+                "merge_mode {:?} is not supported; only \"concat\"",
+                self.merge_mode
+            )));
+        }
+        self.layer.plan(cx, true)
+    }
+
+    fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
+        self.layer.build(cx, true)
+    }
+}
+
+impl Forward for Recurrent {
+    fn forward_flow(&self, flow: Flow, mode: &mut Mode) -> candle_core::Result<Flow> {
+        let x = self.forward_t(&flow.x, flow.mask.as_ref(), mode)?;
+        Ok(self.flow_out(x, flow.mask))
+    }
+
+    /// Folds the lookup in ([`Recurrent::forward_embedded`]) when projecting the `V` table rows
+    /// plus, under input dropout `p`, the `p·B·T` corrections (and, training, their gradient
+    /// GEMMs) costs less than projecting the `B·T` embedded steps: `V < (1 − p)·B·T`.
+    fn forward_on_embedding(
+        &self,
+        ids: &Tensor,
+        embedding: &Embedding,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Option<Flow>> {
+        let table = embedding.embeddings();
+        let steps = ids.elem_count() as f64;
+        if (table.dim(0)? as f64) >= (1.0 - self.input_dropout(mode)) * steps {
+            return Ok(None);
+        }
+        let mask = embedding.compute_mask(ids)?;
+        let x = self.forward_embedded(ids, table, mask.as_ref(), mode)?;
+        Ok(Some(self.flow_out(x, mask)))
+    }
+}
+
+impl Recurrent {
+    /// The layer's output with the padding mask, which ends where a single state is returned.
+    fn flow_out(&self, x: Tensor, mask: Option<Tensor>) -> Flow {
+        Flow {
+            x,
+            mask: mask.filter(|_| self.return_sequences),
         }
     }
 }

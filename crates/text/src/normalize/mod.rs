@@ -1,10 +1,12 @@
 //! Text cleaning as a pipeline of named, serde-configurable [`Step`]s, applied in order.
 //!
-//! A recipe lists the steps by name; regexes are compiled once when the [`Pipeline`] is built.
+//! A recipe names a preset or lists the steps ([`NormalizeConfig`]); regexes are compiled once
+//! when the [`Pipeline`] is built.
 //!
 //! ```toml
-//! [text.normalize]
-//! steps = ["strip_html_breaks"]
+//! [text]
+//! normalize = "imdb"                                # a preset: none, imdb or tweets
+//! # normalize = ["strip_html_breaks", "lowercase"]  # or explicit steps, in order
 //! ```
 //!
 //! Presets: [`Pipeline::imdb`] (only `<br />` removal: the Keras tokenizer does the rest) and
@@ -17,7 +19,7 @@
 //! assert_eq!(tweets.apply("@VirginAmerica What @dhepburn said."), "what said");
 //! assert_eq!(tweets.apply(":) great flight!!"), "smiley great flight exclamationmark");
 //!
-//! let config: NormalizeConfig = serde_json::from_str(r#"{"steps": ["html_entities", "lowercase"]}"#)?;
+//! let config: NormalizeConfig = serde_json::from_str(r#"["html_entities", "lowercase"]"#)?;
 //! let pipeline = Pipeline::new(&config)?;
 //! assert_eq!(pipeline.steps(), [Step::HtmlEntities, Step::Lowercase]);
 //! assert_eq!(pipeline.apply("Fish &amp; Chips"), "fish & chips");
@@ -143,35 +145,115 @@ impl fmt::Display for Step {
     }
 }
 
-/// Which cleaning steps to run, in order. The default is no step (text unchanged).
-///
-/// ```
-/// use textrnn_text::{NormalizeConfig, Step};
-///
-/// let cfg: NormalizeConfig = serde_json::from_str(r#"{"steps": ["strip_html_breaks"]}"#)?;
-/// assert_eq!(cfg, NormalizeConfig::imdb());
-/// assert!(serde_json::from_str::<NormalizeConfig>(r#"{"steps": ["nope"]}"#).is_err());
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NormalizeConfig {
-    /// Steps applied in this order.
-    pub steps: Vec<Step>,
+/// A named set of cleaning steps, serialized as its snake_case name (`"imdb"`, ...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizePreset {
+    /// No cleaning: the text is left as it is.
+    #[default]
+    None,
+    /// [`Step::IMDB`].
+    Imdb,
+    /// [`Step::TWEETS`].
+    Tweets,
 }
 
-impl NormalizeConfig {
-    /// [`Step::IMDB`].
-    pub fn imdb() -> Self {
-        Self {
-            steps: Step::IMDB.to_vec(),
+impl NormalizePreset {
+    /// Every preset.
+    pub const ALL: [NormalizePreset; 3] = [Self::None, Self::Imdb, Self::Tweets];
+
+    /// The name used in configs (`"none"`, `"imdb"`, `"tweets"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Imdb => "imdb",
+            Self::Tweets => "tweets",
         }
     }
 
-    /// [`Step::TWEETS`].
+    /// The steps of the preset, in order.
+    pub fn steps(self) -> &'static [Step] {
+        match self {
+            Self::None => &[],
+            Self::Imdb => &Step::IMDB,
+            Self::Tweets => &Step::TWEETS,
+        }
+    }
+}
+
+/// Which cleaning steps to run, in order: a preset name or an explicit list of steps. The
+/// default is the `none` preset (text unchanged). Serialized as it is written: `"imdb"` or
+/// `["strip_html_breaks", "lowercase"]`; an unknown preset is an error naming the known ones.
+///
+/// ```
+/// use textrnn_text::{NormalizeConfig, NormalizePreset, Step};
+///
+/// let cfg: NormalizeConfig = serde_json::from_str(r#"["strip_html_breaks"]"#)?;
+/// assert_eq!(cfg.steps(), NormalizeConfig::imdb().steps());
+/// let preset: NormalizeConfig = serde_json::from_str(r#""tweets""#)?;
+/// assert_eq!(preset, NormalizeConfig::Preset(NormalizePreset::Tweets));
+/// assert!(serde_json::from_str::<NormalizeConfig>(r#"["nope"]"#).is_err());
+/// let err = serde_json::from_str::<NormalizeConfig>(r#""nope""#).unwrap_err();
+/// assert!(err.to_string().contains("none, imdb, tweets"), "{err}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum NormalizeConfig {
+    /// A named preset.
+    Preset(NormalizePreset),
+    /// Explicit steps, applied in order.
+    Steps(Vec<Step>),
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        Self::Preset(NormalizePreset::None)
+    }
+}
+
+impl NormalizeConfig {
+    /// The `imdb` preset ([`Step::IMDB`]).
+    pub fn imdb() -> Self {
+        Self::Preset(NormalizePreset::Imdb)
+    }
+
+    /// The `tweets` preset ([`Step::TWEETS`]).
     pub fn tweets() -> Self {
-        Self {
-            steps: Step::TWEETS.to_vec(),
+        Self::Preset(NormalizePreset::Tweets)
+    }
+
+    /// The steps this setting stands for, in order.
+    pub fn steps(&self) -> &[Step] {
+        match self {
+            Self::Preset(preset) => preset.steps(),
+            Self::Steps(steps) => steps,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NormalizeConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        /// What a config may hold; preset names are checked after, to name the known ones.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Name(String),
+            Steps(Vec<Step>),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Steps(steps) => Ok(Self::Steps(steps)),
+            Written::Name(name) => NormalizePreset::ALL
+                .into_iter()
+                .find(|p| p.name() == name)
+                .map(Self::Preset)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown normalize preset {name:?}; use none, imdb, tweets or a list of steps"
+                    ))
+                }),
         }
     }
 }
@@ -250,7 +332,7 @@ impl Pipeline {
     /// # Errors
     /// [`crate::Error::Regex`] if a step's regex fails to compile (a bug, not a user error).
     pub fn new(config: &NormalizeConfig) -> Result<Self> {
-        Self::from_steps(config.steps.iter().copied())
+        Self::from_steps(config.steps().iter().copied())
     }
 
     /// Compiles the given steps, in order.
@@ -403,6 +485,12 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
         assert_eq!(back, cfg);
         assert!(serde_json::from_str::<NormalizeConfig>(r#"{"step": []}"#).is_err());
+        for preset in NormalizePreset::ALL {
+            let json = serde_json::to_string(&NormalizeConfig::Preset(preset)).unwrap();
+            assert_eq!(json, format!("\"{}\"", preset.name()));
+        }
+        let steps = NormalizeConfig::Steps(vec![Step::Lowercase]);
+        assert_eq!(serde_json::to_string(&steps).unwrap(), r#"["lowercase"]"#);
     }
 
     #[test]

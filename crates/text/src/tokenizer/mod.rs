@@ -31,7 +31,6 @@ pub(crate) mod words;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
 use config::TokenizerConfig;
 use hf::{Metadata, FORMAT_VERSION, METADATA_KEY};
@@ -248,7 +247,7 @@ impl KerasTokenizer {
     /// `"model"."textrnn"`.
     ///
     /// # Errors
-    /// [`Error::Io`] (naming `path`) if it cannot be written; [`Error::Tokenizers`] as in
+    /// [`Error::Write`] (naming `path`) if it cannot be written; [`Error::Tokenizers`] as in
     /// [`Self::to_hf`].
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
@@ -280,7 +279,7 @@ impl KerasTokenizer {
             }
         };
         let bytes = serde_json::to_vec(&value).map_err(json_err)?;
-        atomic_write(path, &bytes)?;
+        textrnn_fs::write(path, &bytes)?;
         tracing::debug!(path = %path.display(), bytes = bytes.len(), "saved tokenizer");
         Ok(())
     }

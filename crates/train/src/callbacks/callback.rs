@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Logs use Keras' keys: `loss`, `accuracy`, `auc`, `val_loss`, `val_accuracy`, `val_auc`.
-//! Side work (history, progress display, early stopping, checkpoints) lives in callbacks, not in
-//! the loop (burn-train's design).
+//! Side work (progress display, early stopping, checkpoints) lives in callbacks, not in the loop
+//! (burn-train's design). The [`History`] is the loop's result, recorded by `fit` itself and
+//! handed to `on_train_end`.
 //!
 //! ```
 //! use textrnn_train::{Callback, Control, EpochLogs, Result};

@@ -1,9 +1,9 @@
 //! Keep the best weights on disk (Keras `ModelCheckpoint(save_best_only=True)`).
 //!
 //! At each epoch end, if the monitored quantity improves (see [`Monitor`]), the callback either
-//! writes the named variables as safetensors — to `path.tmp-<pid>` with
-//! `candle_core::safetensors::save`, then renamed over `path`, so `path` always holds a complete
-//! file — or calls a user closure with the variables and the logs.
+//! writes the named variables as safetensors with `candle_core::safetensors::save` through
+//! [`textrnn_fs::write_with`] (temporary file, fsync, rename), so `path` always holds a complete
+//! file, or calls a user closure with the variables and the logs.
 //!
 //! ```no_run
 //! use candle_nn::VarMap;
@@ -20,7 +20,6 @@ use candle_nn::VarMap;
 
 use super::callback::{Callback, Control, EpochLogs, TrainBegin};
 use super::monitor::{Monitor, MonitorMode};
-use crate::atomic::atomic_write_with;
 use crate::error::Result;
 
 /// What to do with the weights of a new best epoch: `(vars in Classifier::vars order, logs)`.
@@ -108,8 +107,8 @@ impl BestCheckpoint {
 }
 
 /// Writes `tensors` as safetensors to `path` atomically.
-pub fn save_safetensors_atomic(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
-    atomic_write_with(path, |tmp| {
+fn save_safetensors_atomic(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    textrnn_fs::write_with(path, |tmp| -> Result<()> {
         Ok(candle_core::safetensors::save(tensors, tmp)?)
     })
 }

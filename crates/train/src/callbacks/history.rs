@@ -15,8 +15,7 @@
 
 use std::path::Path;
 
-use super::callback::{Callback, Control, EpochLogs, Logs};
-use crate::atomic::atomic_write;
+use super::callback::Logs;
 use crate::error::{Error, Result};
 
 /// One epoch's logs.
@@ -28,7 +27,9 @@ pub struct EpochRecord {
     pub logs: Logs,
 }
 
-/// Every epoch's logs, in order; also a [`Callback`] that records them.
+/// Every epoch's logs, in order: what [`fit`](crate::fit) returns and what
+/// [`Callback::on_train_end`](super::Callback::on_train_end) receives. `fit` records it itself
+/// (it is the loop's result, not side work), so it is not a callback.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct History {
     records: Vec<EpochRecord>,
@@ -150,28 +151,15 @@ impl History {
 
     /// Writes [`History::to_csv`] to `path` atomically.
     pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        atomic_write(path.as_ref(), self.to_csv()?.as_bytes())
+        Ok(textrnn_fs::write(path.as_ref(), self.to_csv()?.as_bytes())?)
     }
 
     /// Writes [`History::to_json`] to `path` atomically.
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
-        atomic_write(path.as_ref(), self.to_json()?.as_bytes())
-    }
-}
-
-impl Callback for History {
-    fn name(&self) -> &str {
-        "history"
-    }
-
-    fn on_train_begin(&mut self, _info: &super::callback::TrainBegin<'_>) -> Result<()> {
-        self.records.clear();
-        Ok(())
-    }
-
-    fn on_epoch_end(&mut self, epoch: usize, logs: &EpochLogs) -> Result<Control> {
-        self.push(epoch, logs.logs.clone());
-        Ok(Control::Continue)
+        Ok(textrnn_fs::write(
+            path.as_ref(),
+            self.to_json()?.as_bytes(),
+        )?)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Callbacks: side work observing the training loop (history, progress, early stopping,
-//! checkpoints). See [`Callback`] for the events.
+//! Callbacks: side work observing the training loop (progress, early stopping, checkpoints),
+//! and the [`History`] the loop returns. See [`Callback`] for the events.
 
 mod callback;
 mod checkpoint;
@@ -9,7 +9,7 @@ mod monitor;
 mod progress;
 
 pub use callback::{BatchLogs, Callback, Control, EpochLogs, Logs, TrainBegin};
-pub use checkpoint::{save_safetensors_atomic, BestCheckpoint, SaveFn};
+pub use checkpoint::{BestCheckpoint, SaveFn};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig};
 pub use history::{EpochRecord, History};
 pub use monitor::{Monitor, MonitorMode};

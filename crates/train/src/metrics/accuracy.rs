@@ -2,7 +2,7 @@
 //!
 //! The predicted class is the argmax of the probability row; for a sigmoid output
 //! (`[1 - p, p]`) that is class 1 exactly when `p > 0.5`, Keras' `binary_accuracy` threshold.
-//! Ties go to the lowest class index.
+//! Ties go to the lowest class index ([`textrnn_eval::argmax`], the one arg-max of the workspace).
 //!
 //! ```
 //! use textrnn_train::{Accuracy, Metric, MetricBatch};
@@ -11,6 +11,8 @@
 //! acc.update(&MetricBatch { probs: &[0.1, 0.2, 0.7, 0.5, 0.3, 0.2], n_classes: 3, labels: &[2, 1], loss: 0.0 });
 //! assert_eq!(acc.compute(), 0.5);
 //! ```
+
+use textrnn_eval::argmax;
 
 use super::metric::{Metric, MetricBatch};
 
@@ -26,17 +28,6 @@ impl Accuracy {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-/// Index of the largest value (first on ties); 0 for an empty row.
-pub fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 impl Metric for Accuracy {

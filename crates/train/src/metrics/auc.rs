@@ -1,42 +1,6 @@
-//! Exact area under the ROC curve: the [`roc_auc`] function (binary, by the rank statistic) and the
-//! streaming [`Auc`] metric (binary, or one-vs-rest macro average over classes).
-//!
-//! `AUC = (sum of ranks of positives - n_pos (n_pos + 1) / 2) / (n_pos n_neg)`, where tied scores
-//! share their average rank. This equals the trapezoidal area under the ROC curve that
-//! scikit-learn's `roc_auc_score` computes, ties included.
-//!
-//! ```
-//! use textrnn_train::metrics::roc_auc;
-//! // positives at 0.8 and 0.4, negatives at 0.6 and 0.2: 3 of 4 pairs ordered correctly
-//! assert_eq!(roc_auc(&[0.8, 0.6, 0.4, 0.2], &[true, false, true, false]), Some(0.75));
-//! ```
-
-/// Exact ROC AUC of `scores` for the positive class; `None` when only one class is present.
-pub fn roc_auc(scores: &[f32], positive: &[bool]) -> Option<f64> {
-    let n = scores.len().min(positive.len());
-    let n_pos = positive[..n].iter().filter(|&&p| p).count();
-    let n_neg = n - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut rank_sum_pos = 0.0f64;
-    let mut i = 0;
-    while i < n {
-        let mut j = i + 1;
-        while j < n && scores[order[j]] == scores[order[i]] {
-            j += 1;
-        }
-        // ranks i+1 ..= j share their mean
-        let mean_rank = (i + 1 + j) as f64 / 2.0;
-        let pos_in_group = order[i..j].iter().filter(|&&k| positive[k]).count();
-        rank_sum_pos += mean_rank * pos_in_group as f64;
-        i = j;
-    }
-    let n_pos_f = n_pos as f64;
-    Some((rank_sum_pos - n_pos_f * (n_pos_f + 1.0) / 2.0) / (n_pos_f * n_neg as f64))
-}
+//! The streaming exact ROC AUC metric [`Auc`] (binary, or one-vs-rest macro average over
+//! classes); the AUC itself is computed by `textrnn_eval` ([`textrnn_eval::roc_auc_macro`], by
+//! the rank statistic, ties counted half).
 
 /// Streaming exact ROC AUC (Keras' `AUC` approximates with 200 thresholds; this is exact).
 ///
@@ -90,24 +54,7 @@ impl super::Metric for Auc {
     }
 
     fn compute(&self) -> f64 {
-        let c = self.n_classes;
-        if self.labels.is_empty() || c < 2 {
-            return f64::NAN;
-        }
-        let one_vs_rest = |class: usize| {
-            let scores: Vec<f32> = self.probs.iter().skip(class).step_by(c).copied().collect();
-            let positive: Vec<bool> = self.labels.iter().map(|&l| l as usize == class).collect();
-            roc_auc(&scores, &positive)
-        };
-        if c == 2 {
-            return one_vs_rest(1).unwrap_or(f64::NAN);
-        }
-        let per_class: Vec<f64> = (0..c).filter_map(one_vs_rest).collect();
-        if per_class.is_empty() {
-            f64::NAN
-        } else {
-            per_class.iter().sum::<f64>() / per_class.len() as f64
-        }
+        textrnn_eval::roc_auc_macro(&self.probs, self.n_classes, &self.labels).unwrap_or(f64::NAN)
     }
 
     fn reset(&mut self) {
@@ -120,20 +67,6 @@ impl super::Metric for Auc {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::roc_auc;
-
-    #[test]
-    fn ties_count_half() {
-        // pairs (pos, neg): (0.5,0.5) tie -> 0.5, (0.5,0.1) -> 1, (0.9,0.5) -> 1, (0.9,0.1) -> 1 => 3.5/4
-        let auc = roc_auc(&[0.5, 0.9, 0.5, 0.1], &[true, true, false, false]);
-        assert_eq!(auc, Some(0.875));
-    }
-
-    #[test]
-    fn single_class_has_no_auc() {
-        assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
-    }
-
     #[test]
     fn metric_binary_accumulates_batches_and_handles_one_class() {
         use super::super::{Metric, MetricBatch};

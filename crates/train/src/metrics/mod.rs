@@ -8,7 +8,7 @@ mod auc;
 mod loss_mean;
 mod metric;
 
-pub use accuracy::{argmax, Accuracy};
-pub use auc::{roc_auc, Auc};
+pub use accuracy::Accuracy;
+pub use auc::Auc;
 pub use loss_mean::LossMean;
 pub use metric::{Direction, Metric, MetricBatch};

@@ -13,7 +13,7 @@
 //! assert_eq!(cfg.learning_rate(), 1e-3);
 //! ```
 
-use candle_core::Var;
+use candle_core::{backprop::GradStore, Var};
 
 use super::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig};
 use crate::error::Result;
@@ -59,12 +59,62 @@ impl OptimizerConfig {
         }
     }
 
-    /// The optimizer over `vars` (non-float variables are ignored).
-    pub fn build(&self, vars: Vec<Var>) -> Result<Box<dyn Optimizer>> {
-        Ok(match self {
-            OptimizerConfig::Adam(c) => Box::new(Adam::new(vars, *c)?),
-            OptimizerConfig::Rmsprop(c) => Box::new(RmsProp::new(vars, *c)?),
+    /// The optimizer over `vars` (non-float variables are ignored); invalid hyper-parameters
+    /// are reported as [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    pub fn build(&self, vars: Vec<Var>) -> Result<AnyOptimizer> {
+        self.validate()?;
+        Ok(AnyOptimizer::new(vars, *self)?)
+    }
+}
+
+/// The optimizer an [`OptimizerConfig`] names, chosen at run time (candle-nn's [`Optimizer`]
+/// trait takes `Self: Sized`, so a run-time choice is an enum rather than a trait object).
+pub enum AnyOptimizer {
+    /// [`Adam`].
+    Adam(Adam),
+    /// [`RmsProp`].
+    Rmsprop(RmsProp),
+}
+
+impl AnyOptimizer {
+    /// Number of steps taken (Keras `optimizer.iterations`).
+    pub fn iterations(&self) -> u64 {
+        match self {
+            AnyOptimizer::Adam(o) => o.iterations(),
+            AnyOptimizer::Rmsprop(o) => o.iterations(),
+        }
+    }
+}
+
+impl Optimizer for AnyOptimizer {
+    type Config = OptimizerConfig;
+
+    fn new(vars: Vec<Var>, config: OptimizerConfig) -> candle_core::Result<Self> {
+        Ok(match config {
+            OptimizerConfig::Adam(c) => AnyOptimizer::Adam(Adam::new(vars, c)?),
+            OptimizerConfig::Rmsprop(c) => AnyOptimizer::Rmsprop(RmsProp::new(vars, c)?),
         })
+    }
+
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        match self {
+            AnyOptimizer::Adam(o) => o.step(grads),
+            AnyOptimizer::Rmsprop(o) => o.step(grads),
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        match self {
+            AnyOptimizer::Adam(o) => o.learning_rate(),
+            AnyOptimizer::Rmsprop(o) => o.learning_rate(),
+        }
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        match self {
+            AnyOptimizer::Adam(o) => o.set_learning_rate(lr),
+            AnyOptimizer::Rmsprop(o) => o.set_learning_rate(lr),
+        }
     }
 }
 
@@ -72,6 +122,36 @@ impl OptimizerConfig {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use candle_core::Device;
+
+    #[test]
+    fn build_names_bad_hyper_parameters_and_dispatches_to_the_named_optimizer() {
+        let bad = OptimizerConfig::Adam(AdamConfig {
+            beta_1: 1.0,
+            ..Default::default()
+        });
+        assert!(matches!(
+            bad.build(vec![]),
+            Err(Error::InvalidConfig { field, .. }) if field == "optimizer.beta_1"
+        ));
+        assert!(<AnyOptimizer as Optimizer>::new(vec![], bad).is_err());
+        let w = Var::new(&[1f64], &Device::Cpu).unwrap();
+        let mut opt = OptimizerConfig::default().build(vec![w.clone()]).unwrap();
+        assert!(matches!(opt, AnyOptimizer::Adam(_)));
+        opt.set_learning_rate(0.5);
+        assert_eq!(opt.learning_rate(), 0.5);
+        let loss = (w.as_tensor() * 3.0).unwrap().sum_all().unwrap();
+        opt.backward_step(&loss).unwrap();
+        assert_eq!(opt.iterations(), 1);
+        // Adam's first step moves by about the learning rate
+        assert!((w.as_tensor().to_vec1::<f64>().unwrap()[0] - 0.5).abs() < 1e-6);
+        let rms = OptimizerConfig::Rmsprop(RmsPropConfig::default());
+        assert!(matches!(
+            rms.build(vec![w]).unwrap(),
+            AnyOptimizer::Rmsprop(_)
+        ));
+    }
 
     #[test]
     fn parses_both_names_with_defaults_and_rejects_unknown_fields() {

@@ -2,8 +2,10 @@
 //!
 //! candle-nn ships only SGD and AdamW (epsilon 1e-8, decoupled weight decay); Keras tutorials
 //! train with `Adam` (epsilon 1e-7) or `RMSprop` (epsilon inside the square root), so both are
-//! reimplemented here, one file each, behind the [`Optimizer`] trait. [`OptimizerConfig`] is the
-//! serde form used in recipes (`name = "adam"` / `"rmsprop"`).
+//! reimplemented here, one file each, as implementations of candle-nn's [`Optimizer`] trait (the
+//! one optimizer trait of the workspace, re-exported here), so they drop into any candle training
+//! code. [`OptimizerConfig`] is the serde form used in recipes (`name = "adam"` / `"rmsprop"`);
+//! [`OptimizerConfig::build`] makes the [`AnyOptimizer`] that [`fit`](crate::fit) steps.
 //!
 //! ```
 //! use candle_core::{Device, Var};
@@ -22,37 +24,68 @@ mod config;
 mod rmsprop;
 
 pub use adam::{Adam, AdamConfig};
-pub use config::OptimizerConfig;
+pub use candle_nn::Optimizer;
+pub use config::{AnyOptimizer, OptimizerConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 
-use candle_core::backprop::GradStore;
+use candle_core::{backprop::GradStore, Tensor, Var};
 
-use crate::error::Result;
+/// The variables an optimizer updates, each with its own state `S` (moments, mean squares), and
+/// the number of steps taken; the walk over them is the same for every optimizer.
+struct Slots<S> {
+    vars: Vec<(Var, S)>,
+    iterations: u64,
+}
 
-/// Updates a fixed set of variables from their gradients.
-pub trait Optimizer {
-    /// Applies one update to every variable that has a gradient in `grads` (others are left
-    /// untouched, their slots too) and increments the iteration count.
-    fn step(&mut self, grads: &GradStore) -> Result<()>;
+impl<S> Slots<S> {
+    /// The floating-point variables among `vars` (others are not trained), each with the state
+    /// `state` makes for it.
+    fn new(
+        vars: Vec<Var>,
+        state: impl Fn(&Var) -> candle_core::Result<S>,
+    ) -> candle_core::Result<Self> {
+        let vars = vars
+            .into_iter()
+            .filter(|v| v.dtype().is_float())
+            .map(|v| state(&v).map(|s| (v, s)))
+            .collect::<candle_core::Result<_>>()?;
+        Ok(Self {
+            vars,
+            iterations: 0,
+        })
+    }
 
-    /// The current learning rate.
-    fn learning_rate(&self) -> f64;
+    /// Calls `update(var, state, gradient)` for every variable that has a gradient in `grads`, in
+    /// order (the others are left untouched, their state too), then counts the step.
+    fn step(
+        &mut self,
+        grads: &GradStore,
+        mut update: impl FnMut(&Var, &mut S, Tensor) -> candle_core::Result<()>,
+    ) -> candle_core::Result<()> {
+        for (var, state) in self.vars.iter_mut() {
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
+            update(var, state, g.detach())?;
+        }
+        self.iterations += 1;
+        Ok(())
+    }
+}
 
-    /// Changes the learning rate (schedules, `ReduceLROnPlateau`-style callbacks).
-    fn set_learning_rate(&mut self, lr: f64);
-
-    /// Number of steps taken (Keras `optimizer.iterations`).
-    fn iterations(&self) -> u64;
+/// A hyper-parameter error as the error type of [`Optimizer::new`].
+fn invalid(e: crate::error::Error) -> candle_core::Error {
+    candle_core::Error::wrap(e)
 }
 
 /// Checks that `value` is finite and in the given range; `field` names it in the error.
-pub(crate) fn check_range(
+fn check_range(
     field: &str,
     value: f64,
     lo: f64,
     hi: f64,
     hi_inclusive: bool,
-) -> Result<()> {
+) -> crate::error::Result<()> {
     let ok = value.is_finite() && value >= lo && (value < hi || (hi_inclusive && value == hi));
     if ok {
         Ok(())

@@ -23,7 +23,7 @@
 
 use candle_core::{backprop::GradStore, Tensor, Var};
 
-use super::{check_range, Optimizer};
+use super::{check_range, invalid, Optimizer, Slots};
 use crate::error::Result;
 
 /// Hyper-parameters of [`RmsProp`] (Keras names and defaults).
@@ -63,60 +63,48 @@ impl RmsPropConfig {
     }
 }
 
-struct Slot {
-    var: Var,
-    v: Tensor,
-}
-
 /// The RMSprop optimizer over a fixed list of variables.
 pub struct RmsProp {
-    slots: Vec<Slot>,
+    /// Each variable with its mean square `v`.
+    slots: Slots<Tensor>,
     config: RmsPropConfig,
-    iterations: u64,
 }
 
 impl RmsProp {
-    /// RMSprop over the floating-point `vars` (others are ignored), with zeroed mean squares.
-    pub fn new(vars: Vec<Var>, config: RmsPropConfig) -> Result<Self> {
-        config.validate()?;
-        let slots = vars
-            .into_iter()
-            .filter(|v| v.dtype().is_float())
-            .map(|var| {
-                Ok(Slot {
-                    v: var.as_detached_tensor().zeros_like()?,
-                    var,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            slots,
-            config,
-            iterations: 0,
-        })
-    }
-
     /// The hyper-parameters.
     pub fn config(&self) -> &RmsPropConfig {
         &self.config
     }
+
+    /// Number of steps taken (Keras `optimizer.iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.slots.iterations
+    }
 }
 
 impl Optimizer for RmsProp {
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
+    type Config = RmsPropConfig;
+
+    /// RMSprop over the floating-point `vars` (others are ignored), with zeroed mean squares;
+    /// rejects invalid hyper-parameters.
+    fn new(vars: Vec<Var>, config: RmsPropConfig) -> candle_core::Result<Self> {
+        config.validate().map_err(invalid)?;
+        Ok(Self {
+            slots: Slots::new(vars, |var| var.as_detached_tensor().zeros_like())?,
+            config,
+        })
+    }
+
+    /// Applies one update to every variable that has a gradient in `grads`; the others keep
+    /// their values and state.
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
         let c = self.config;
-        for slot in self.slots.iter_mut() {
-            let Some(g) = grads.get(slot.var.as_tensor()) else {
-                continue;
-            };
-            let g = g.detach();
-            slot.v = ((&slot.v * c.rho)? + (g.sqr()? * (1.0 - c.rho))?)?;
-            let increment = ((g * c.learning_rate)? / (&slot.v + c.epsilon)?.sqrt()?)?;
-            let p = slot.var.as_detached_tensor();
-            slot.var.set(&(p - increment)?)?;
-        }
-        self.iterations += 1;
-        Ok(())
+        self.slots.step(grads, |var, v, g| {
+            *v = ((&*v * c.rho)? + (g.sqr()? * (1.0 - c.rho))?)?;
+            let increment = ((g * c.learning_rate)? / (&*v + c.epsilon)?.sqrt()?)?;
+            let p = var.as_detached_tensor();
+            var.set(&(p - increment)?)
+        })
     }
 
     fn learning_rate(&self) -> f64 {
@@ -125,10 +113,6 @@ impl Optimizer for RmsProp {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.learning_rate = lr;
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
     }
 }
 
