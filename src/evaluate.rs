@@ -64,7 +64,7 @@ pub fn compute_metrics(
     let cm = confusion_matrix(&preds.labels, &predicted, names)?;
     let loss = log_loss(&preds.probs, c, &preds.labels)?;
     let auc = if c == 2 {
-        let scores: Vec<f32> = preds.probs.iter().skip(1).step_by(2).copied().collect();
+        let scores = preds.column(1);
         let positive: Vec<bool> = preds.labels.iter().map(|&l| l == 1).collect();
         roc_auc_binary(&scores, &positive).ok()
     } else {
