@@ -43,12 +43,54 @@ impl Limits {
 
 /// Reads the recipe's corpus.
 pub(crate) fn load(recipe: &Recipe, data: &DataOptions) -> Result<Corpus> {
+    Ok(textrnn_data::load(&recipe.data, &load_options(data))?)
+}
+
+fn load_options(data: &DataOptions) -> LoadOptions {
     let mut load = LoadOptions::from_env();
     if let Some(dir) = &data.data_dir {
         load = load.with_data_dir(dir);
     }
     load.progress = data.progress;
-    Ok(textrnn_data::load(&recipe.data, &load)?)
+    load
+}
+
+/// Reads the corpus for training. When the recipe asks for IMDB and it can be neither found
+/// nor downloaded, says why in one line and returns the embedded sample instead, with the data
+/// config that names it (`corpus = "imdb_sample"`), so the run records what it was trained on.
+pub(crate) fn load_for_training(
+    recipe: &Recipe,
+    data: &DataOptions,
+) -> Result<(Corpus, Option<DataConfig>)> {
+    match textrnn_data::load(&recipe.data, &load_options(data)) {
+        Ok(corpus) => Ok((corpus, None)),
+        Err(e) if matches!(recipe.data, DataConfig::Imdb { .. }) && unavailable(&e) => {
+            let message = e.to_string();
+            let reason = first_line(&message);
+            tracing::warn!(
+                "the IMDB corpus is not available ({reason}); training on the embedded sample instead (2,500 train / 2,500 test reviews; every metric of this run is a sample metric). Pass --data-dir DIR with aclImdb_v1.tar.gz for the full corpus."
+            );
+            let sample = DataConfig::ImdbSample;
+            Ok((
+                textrnn_data::load(&sample, &load_options(data))?,
+                Some(sample),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether a load error means "not here and not downloadable" (as opposed to a corrupt file).
+fn unavailable(e: &textrnn_data::Error) -> bool {
+    use textrnn_data::Error as E;
+    matches!(
+        e,
+        E::NotFound { .. } | E::Http { .. } | E::Hub { .. } | E::Truncated { .. }
+    )
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim_end_matches(':')
 }
 
 /// The (train, validation, test) splits of a corpus, not cleaned.
@@ -89,12 +131,43 @@ fn split(recipe: &Recipe, corpus: Corpus) -> Result<Splits> {
             // their data from `keras.datasets.*.load_data()`, which shuffles (IMDB with seed 113);
             // our readers return a stable order grouped by label, so built-in corpora are shuffled
             // with the recipe seed first. User files keep their own order, as in Keras.
-            let train = match recipe.data {
-                DataConfig::Csv(_) | DataConfig::Jsonl(_) => train,
-                _ => textrnn_data::shuffle(&train, seed),
+            let train = if recipe.data.user_files().is_some() {
+                train
+            } else {
+                textrnn_data::shuffle(&train, seed)
             };
             let (train, val) = textrnn_data::validation_split_last(&train, *f)?;
             (train, Some(val), test)
+        }
+        SplitConfig::Holdout {
+            validation: v,
+            test: t,
+        } => {
+            let (train, test) = match test {
+                Some(test) => (train, test),
+                None => {
+                    let (train, test) = holdout(&train, *t, seed)?;
+                    tracing::info!(
+                        "no test file: held out a stratified {:.0}% of the training rows as the test split ({} rows)",
+                        t * 100.0,
+                        test.len()
+                    );
+                    (train, test)
+                }
+            };
+            let (train, val) = match validation {
+                Some(val) => (train, val),
+                None => {
+                    let (train, val) = holdout(&train, *v, seed)?;
+                    tracing::info!(
+                        "no validation file: held out a stratified {:.0}% of the rest as the validation split ({} rows)",
+                        v * 100.0,
+                        val.len()
+                    );
+                    (train, val)
+                }
+            };
+            (train, Some(val), Some(test))
         }
         SplitConfig::Stratified {
             validation: v,
@@ -119,6 +192,22 @@ fn split(recipe: &Recipe, corpus: Corpus) -> Result<Splits> {
             }
         }
     })
+}
+
+/// (rest, held out): a stratified `fraction` of `d`, and the rest.
+fn holdout(d: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    let mut parts = textrnn_data::stratified_split(d, &[1.0 - fraction, fraction], seed)?;
+    match (parts.pop(), parts.pop()) {
+        (Some(held), Some(rest)) if !held.is_empty() && !rest.is_empty() => Ok((rest, held)),
+        _ => Err(Error::invalid(
+            "split",
+            format!(
+                "{} training rows are too few to hold out {:.0}% of them; give --test and --validation files",
+                d.len(),
+                fraction * 100.0
+            ),
+        )),
+    }
 }
 
 fn subsample(d: &Dataset, n: usize, seed: u64) -> Result<Dataset> {

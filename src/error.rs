@@ -45,6 +45,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Training was stopped by Ctrl-C or SIGTERM; the run keeps a checkpoint to resume from.
+    #[error("training interrupted in epoch {epoch} after {step} batches; the checkpoint is saved: resume with `textrnn train --resume {}`", dir.display())]
+    Interrupted {
+        /// The run directory.
+        dir: PathBuf,
+        /// The epoch in progress (1-based).
+        epoch: usize,
+        /// Batches of that epoch done.
+        step: usize,
+    },
     /// From the data crate.
     #[error(transparent)]
     Data(#[from] textrnn_data::Error),

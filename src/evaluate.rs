@@ -19,7 +19,11 @@
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
+use std::path::Path;
+
 use serde::Serialize;
+use textrnn_data::table::TableSpec;
+use textrnn_data::DataConfig;
 use textrnn_eval::{
     classification_report, confusion_matrix, log_loss, roc_auc_binary, roc_auc_ovr,
     ClassificationReport, ConfusionMatrix, Predictions,
@@ -28,11 +32,13 @@ use textrnn_eval::{
 use crate::corpus::DataOptions;
 use crate::decision::{self, DecisionThreshold};
 use crate::run::{self, Run, Which};
-use crate::Result;
+use crate::{Recipe, Result};
 
 /// Test-split evaluation saved as `metrics.json` and printed by `train` and `evaluate`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TestMetrics {
+    /// What the metrics were computed on (the run's test split, the embedded sample, a file).
+    pub data: String,
     /// Number of test examples.
     pub n: usize,
     /// Mean cross-entropy of the predicted probabilities.
@@ -51,7 +57,8 @@ pub struct TestMetrics {
     pub classification_report: ClassificationReport,
 }
 
-/// Computes every test metric from saved probabilities and labels.
+/// Computes every test metric from saved probabilities and labels (`data` left empty for the
+/// caller to say what they are).
 pub fn compute_metrics(
     preds: &Predictions,
     threshold: Option<DecisionThreshold>,
@@ -73,6 +80,7 @@ pub fn compute_metrics(
             .map(|a| a.macro_auc)
     };
     Ok(TestMetrics {
+        data: String::new(),
         n: preds.labels.len(),
         loss,
         accuracy: report.accuracy,
@@ -90,7 +98,51 @@ pub fn compute_metrics(
 pub fn evaluate(run: &Run, data: &DataOptions, threshold: Option<f64>) -> Result<TestMetrics> {
     let threshold = run.decision_threshold(threshold)?;
     let preds = test_predictions(run, data, false)?;
-    compute_metrics(&preds, threshold)
+    let mut metrics = compute_metrics(&preds, threshold)?;
+    metrics.data = test_data_label(run.config().recipe());
+    Ok(metrics)
+}
+
+/// Evaluates the run on any labelled file (CSV, TSV, JSON Lines, Parquet), with the same
+/// metrics as [`evaluate`]. Labels the run does not know are one error naming them.
+pub fn evaluate_file(
+    run: &Run,
+    path: &Path,
+    spec: &TableSpec,
+    threshold: Option<f64>,
+    progress: bool,
+) -> Result<TestMetrics> {
+    let threshold = run.decision_threshold(threshold)?;
+    let data = textrnn_data::load_labelled_file(path, spec, run.class_names())?;
+    let split = run.encode(data)?;
+    let preds = run.predict_split(&split.encoded, progress)?;
+    let mut metrics = compute_metrics(&preds, threshold)?;
+    metrics.data = format!("file {}", path.display());
+    Ok(metrics)
+}
+
+/// What a run's test metrics are computed on, as printed and saved with them.
+pub(crate) fn test_data_label(recipe: &Recipe) -> String {
+    match &recipe.data {
+        DataConfig::ImdbSample => {
+            "SAMPLE: the embedded IMDB sample's test reviews, not the full IMDB test set".into()
+        }
+        DataConfig::Imdb { .. } => "IMDB test split".into(),
+        DataConfig::AgNews { .. } => "AG News test split".into(),
+        other => match (other.user_files(), &recipe.split) {
+            (Some(files), _) if files.test.is_some() => format!(
+                "test file {}",
+                files
+                    .test
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+            (Some(files), _) => format!("test split held out from {}", files.train.display()),
+            (None, _) => "test split".into(),
+        },
+    }
 }
 
 /// Test labels and probabilities: from `test_predictions.json` when `saved_ok` and the file
@@ -100,9 +152,14 @@ pub(crate) fn test_predictions(
     data: &DataOptions,
     saved_ok: bool,
 ) -> Result<Predictions> {
-    let path = run.dir().join(run::TEST_PREDICTIONS);
-    if saved_ok && path.is_file() {
-        return run::read_json(&path);
+    if saved_ok {
+        if let Some(path) = crate::integrity::regular_file(run.dir(), run::TEST_PREDICTIONS)? {
+            return crate::integrity::read_test_predictions(
+                &path,
+                run.class_names(),
+                run.n_classes(),
+            );
+        }
     }
     let split = run.split(data, Which::Test)?;
     run.predict_split(&split.encoded, data.progress)

@@ -4,6 +4,8 @@
 //! - the user's [`Recipe`] (data, text, model and training settings in one serde struct, read
 //!   from TOML) and the [`RunConfig`] it resolves to once training has seen the data (saved as
 //!   `config.json` in every run);
+//! - checking a recipe's data before training on it ([`check`](fn@check): balance, duplicates,
+//!   conflicting labels, leakage, token lengths; [`quick_warnings`] is the part training logs);
 //! - training a recipe end to end into a run directory ([`train_run`] with [`TrainOptions`]);
 //! - [`Run`], the one type that opens and checks a run directory, and predicts with it;
 //! - what is done with an opened run: [`evaluate`](fn@evaluate) on the test split,
@@ -29,34 +31,45 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
 mod config;
 mod corpus;
 mod decision;
 mod error;
 mod evaluate;
 mod explain;
+// Cross-checks of a run directory (used by `Run::open`; public for the integration tests).
+#[doc(hidden)]
+pub mod integrity;
 mod plots;
+pub mod predict_file;
 mod recipe;
 mod report;
 mod run;
+mod run_state;
 mod runtime;
 pub mod synthetic;
 mod threshold;
 mod training;
 
+pub use check::{check, quick_warnings, CheckOptions, CheckReport};
 pub use config::RunConfig;
 pub use corpus::{DataOptions, Limits};
 pub use decision::{DecisionThreshold, ThresholdSource};
 pub use error::{Error, Result};
-pub use evaluate::{compute_metrics, evaluate, TestMetrics};
+pub use evaluate::{compute_metrics, evaluate, evaluate_file, TestMetrics};
 pub use explain::{explain, ExplainOptions};
 pub use plots::plot;
+pub use predict_file::{
+    predict_rows, write_predictions, PredictFileOptions, PredictSummary, PredictedRow, RowStatus,
+};
 pub use recipe::{FitOn, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
 pub use report::{report, ReportOptions};
 pub use run::Run;
+pub use run_state::{RunState, RunStatus};
 pub use runtime::configure_allocator;
 pub use threshold::tune_threshold;
-pub use training::{train_run, TrainOptions, TrainOutcome};
+pub use training::{resume_run, train_run, TrainOptions, TrainOutcome};
 
 pub use textrnn_data as data;
 pub use textrnn_eval as eval;

@@ -36,7 +36,7 @@ pub(crate) fn history_series(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
     let map: serde_json::Map<String, serde_json::Value> = run::read_json(path)?;
     let mut series = Vec::new();
     for (key, values) in map {
-        if key == "epoch" {
+        if key == "epoch" || key == textrnn_train::WARNINGS_KEY {
             continue;
         }
         let values = values.as_array().ok_or_else(|| Error::Run {

@@ -15,10 +15,10 @@
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use textrnn_data::DataConfig;
+use textrnn_data::{DataConfig, Fingerprint, UserFiles};
 use textrnn_models::ModelSpec;
 use textrnn_text::{pad_sequences, KerasTokenizer, NormalizeConfig, Padding, Pipeline, Truncating};
 use textrnn_train::TrainConfig;
@@ -81,7 +81,8 @@ pub struct Recipe {
     /// The tutorial's published result, shown beside ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<Published>,
-    /// Which corpus to read.
+    /// Which corpus to read (default: IMDB; `textrnn train --train FILE` replaces it).
+    #[serde(default)]
     pub data: DataConfig,
     /// How to carve validation (and test) sets.
     #[serde(default)]
@@ -97,6 +98,10 @@ pub struct Recipe {
     /// Class names, indexed by label; filled in from the corpus in the [`RunConfig`](crate::RunConfig).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
+    /// The data files a run was trained from (absolute path, size, sha256, rows); filled in by
+    /// training in the [`RunConfig`](crate::RunConfig), so a run can tell when they change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<Fingerprint>,
 }
 
 fn default_seed() -> u64 {
@@ -136,6 +141,15 @@ pub enum SplitConfig {
     Keras {
         /// Fraction in (0, 1).
         validation: f64,
+    },
+    /// Own data (`textrnn train --train FILE`): a stratified `test` fraction of the training
+    /// file is held out when there is no test file, then a stratified `validation` fraction of
+    /// the rest when there is no validation file.
+    Holdout {
+        /// Fraction of the rows left after the test hold-out.
+        validation: f64,
+        /// Fraction of all training rows.
+        test: f64,
     },
     /// Stratified validation (and test, when the corpus has none) fractions.
     Stratified {
@@ -254,16 +268,48 @@ impl Recipe {
         Ok(recipe)
     }
 
-    /// Reads a recipe file (`.toml`, or a run's `config.json`).
+    /// Reads a recipe file (`.toml`, or a run's `config.json`). Relative data paths in it are
+    /// relative to the file's directory and come back absolute.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        if path.extension().is_some_and(|e| e == "json") {
-            return serde_json::from_str(&text).map_err(|e| Error::Recipe {
+        let mut recipe: Recipe = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| Error::Recipe {
                 path: path.display().to_string(),
                 message: e.to_string(),
-            });
-        }
-        Self::from_toml(&text, &path.display().to_string())
+            })?
+        } else {
+            Self::from_toml(&text, &path.display().to_string())?
+        };
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        recipe.data.rebase(&base)?;
+        Ok(recipe)
+    }
+
+    /// Replaces the data with the user's own files (`textrnn train --train FILE`): relative
+    /// paths are taken from the working directory, the run is named after the training file,
+    /// and missing test and validation files are held out (10% and 15% of the rest, stratified).
+    pub fn use_files(&mut self, files: UserFiles) -> Result<()> {
+        let stem = files
+            .train
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let train = files.train.display().to_string();
+        self.data = DataConfig::Files(files);
+        self.data.rebase(Path::new("."))?;
+        self.description = format!("recipe {} on {train}", self.name);
+        self.name = run_name(&stem);
+        self.model.name = self.name.clone();
+        self.published = None;
+        self.split = SplitConfig::Holdout {
+            validation: 0.15,
+            test: 0.1,
+        };
+        self.text.fit_on = FitOn::Train;
+        Ok(())
     }
 
     /// One of the recipes shipped with textrnn ([`BUILTIN_RECIPES`]).
@@ -284,6 +330,18 @@ impl Recipe {
     /// A built-in name or a path to a TOML/JSON file.
     pub fn resolve(name_or_path: &str) -> Result<Self> {
         let path = Path::new(name_or_path);
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if let Some(ext @ ("csv" | "tsv" | "jsonl" | "ndjson" | "parquet" | "txt")) = ext.as_deref()
+        {
+            return Err(Error::invalid(
+                "--recipe",
+                format!(
+                    "{name_or_path} is a data file (.{ext}), not a recipe: train on it with `textrnn train --train {name_or_path}` (add --recipe NAME for another model)"
+                ),
+            ));
+        }
         if path.exists() || name_or_path.ends_with(".toml") || name_or_path.ends_with(".json") {
             Self::load(path)
         } else {
@@ -294,6 +352,7 @@ impl Recipe {
     /// Checks values the type system cannot (fractions, lengths, sizes). Training calls it once,
     /// before reading any data.
     pub fn validate(&self) -> Result<()> {
+        crate::run_state::check_run_name(&self.name)?;
         if let Some(0) = self.text.maxlen {
             return Err(Error::invalid(
                 "text.maxlen (--max-len)",
@@ -331,6 +390,16 @@ impl Recipe {
                     ));
                 }
             }
+            SplitConfig::Holdout { validation, test } => {
+                if !fraction_ok(*validation) || !fraction_ok(*test) {
+                    return Err(Error::invalid(
+                        "split",
+                        format!(
+                            "validation {validation} and test {test} must be fractions in (0, 1)"
+                        ),
+                    ));
+                }
+            }
             SplitConfig::Stratified { validation, test } => {
                 if !fraction_ok(*validation)
                     || !(0.0..1.0).contains(test)
@@ -352,6 +421,27 @@ impl Recipe {
             path: self.name.clone(),
             message: e.to_string(),
         })
+    }
+}
+
+/// A run name from a file stem: letters, digits, `-`, `_` and `.` kept, anything else `_`;
+/// `data` when nothing is left.
+fn run_name(stem: &str) -> String {
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.');
+    if name.is_empty() {
+        "data".into()
+    } else {
+        name.into()
     }
 }
 

@@ -83,6 +83,10 @@ pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathB
     }
     let threshold = run.decision_threshold(None)?;
     let metrics = evaluate::compute_metrics(&preds, threshold)?;
+    let sample = matches!(
+        run.config().recipe().data,
+        textrnn_data::DataConfig::ImdbSample
+    );
 
     let history_path = run.dir().join(run::HISTORY_JSON);
     let history = if history_path.is_file() {
@@ -126,7 +130,11 @@ pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathB
 
     let mut headline = vec![
         (
-            format!("test accuracy ({} examples)", metrics.n),
+            format!(
+                "test accuracy ({} examples{})",
+                metrics.n,
+                if sample { ", embedded IMDB SAMPLE" } else { "" }
+            ),
             metrics.accuracy,
         ),
         ("test loss".to_string(), metrics.loss),

@@ -11,10 +11,14 @@
 //! | `history.csv`, `history.json` | per-epoch train and validation loss and metrics |
 //! | `metrics.json` | test metrics at the default threshold: accuracy, ROC AUC, loss, confusion matrix, classification report |
 //! | `test_predictions.json` | test labels and probabilities (for `plot` and `report`) |
+//! | `data/validation.jsonl.gz`, `data/test.jsonl.gz` | the held-out splits as read (id in the source, text, label), so the run is evaluated without its corpus |
 //! | `limits.json` | the `--limit` subsampling used in training, when any |
 //! | `threshold.json` | the tuned binary decision threshold (`tune-threshold`), used by `predict` and `evaluate` |
 //! | `plots/` | `history`, `confusion`, `roc`, `pr` as PNG and SVG |
 //! | `report.html` | the self-contained HTML report (`report`) |
+//! | `run.json` | how far training got: `training`, `interrupted`, `failed` or `complete` ([`RunStatus`](crate::RunStatus)) |
+//! | `run.lock` | locked by the training process while it writes the run |
+//! | `checkpoint.safetensors` | an unfinished run's last checkpoint (`train --resume`); removed when the run completes |
 //!
 //! Every file is written atomically ([`textrnn_fs::write`]).
 //!
@@ -30,6 +34,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use textrnn_data::{Dataset, FileState};
 use textrnn_eval::{Predictions, ThresholdChoice};
 use textrnn_models::{Classifier, TextClassifier};
 use textrnn_text::{KerasTokenizer, Pipeline};
@@ -37,6 +42,7 @@ use textrnn_train::EncodedSplit;
 
 use crate::corpus::{self, DataOptions, Limits};
 use crate::decision::{DecisionThreshold, ThresholdSource};
+use crate::run_state;
 use crate::{Error, Result, RunConfig};
 
 pub(crate) const CONFIG: &str = "config.json";
@@ -50,37 +56,29 @@ pub(crate) const LIMITS: &str = "limits.json";
 pub(crate) const THRESHOLD: &str = "threshold.json";
 pub(crate) const PLOTS: &str = "plots";
 pub(crate) const REPORT: &str = "report.html";
+pub(crate) const CHECKPOINT: &str = "checkpoint.safetensors";
+pub(crate) const VALIDATION_SPLIT: &str = "data/validation.jsonl.gz";
+pub(crate) const TEST_SPLIT: &str = "data/test.jsonl.gz";
 
 /// Batch size of evaluation passes (the same in `train` and `evaluate`, so the numbers agree).
 const EVAL_BATCH: usize = 512;
 
-/// Creates the run directory: `out` if given (it may exist but must not hold a model), else
-/// `runs/<name>`, or `runs/<name>-N` for the first free N, so an earlier run is never overwritten.
-pub(crate) fn create_dir(out: Option<&Path>, name: &str) -> Result<PathBuf> {
-    let dir = match out {
-        Some(dir) => {
-            if dir.join(MODEL).exists() {
-                return Err(Error::Run {
-                    dir: dir.to_path_buf(),
-                    reason: "already holds a trained model; choose another --out or remove it"
-                        .into(),
-                });
+/// Writes the held-out splits into the run directory (`data/`), as read from the source.
+pub(crate) fn store_splits(
+    dir: &Path,
+    validation: Option<&Dataset>,
+    test: Option<&Dataset>,
+) -> Result<()> {
+    for (name, split) in [(VALIDATION_SPLIT, validation), (TEST_SPLIT, test)] {
+        if let Some(split) = split {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
-            dir.to_path_buf()
+            textrnn_data::stored::save_split(&path, split)?;
         }
-        None => {
-            let base = Path::new("runs");
-            let mut dir = base.join(name);
-            let mut n = 2;
-            while dir.exists() {
-                dir = base.join(format!("{name}-{n}"));
-                n += 1;
-            }
-            dir
-        }
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    Ok(dir)
+    }
+    Ok(())
 }
 
 /// Reads and parses a JSON file of the run directory.
@@ -143,13 +141,45 @@ pub struct Run {
 }
 
 impl Run {
-    /// Opens a run directory; a missing or corrupted file is an error naming it.
+    /// Opens a complete run directory; a missing or corrupted file is an error naming it, and an
+    /// unfinished run (interrupted, failed, still training or killed) is an error that says how
+    /// to resume it.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, false)
+    }
+
+    /// [`Run::open`], but with `allow_incomplete` an unfinished run opens too (with a warning),
+    /// with the last weights it saved.
+    pub fn open_with(dir: &Path, allow_incomplete: bool) -> Result<Self> {
         if !dir.is_dir() {
             return Err(Error::Run {
                 dir: dir.to_path_buf(),
                 reason: "not a directory (train a model first: textrnn train --out DIR)".into(),
             });
+        }
+        // Before reading anything: a FIFO in place of a file would block the read.
+        crate::integrity::check_files(dir)?;
+        match run_state::unfinished(dir)? {
+            Some(state) if allow_incomplete => tracing::warn!(
+                "the run {} {state}; using its last saved weights (--allow-incomplete)",
+                dir.display()
+            ),
+            Some(state) => {
+                return Err(Error::Run {
+                    dir: dir.to_path_buf(),
+                    reason: format!(
+                        "the run {state}; or pass --allow-incomplete to use its last saved weights"
+                    ),
+                })
+            }
+            None => {}
+        }
+        if !run_state::RunLock::is_held(dir) {
+            for sub in [dir.to_path_buf(), dir.join("data"), dir.join(PLOTS)] {
+                for removed in textrnn_fs::remove_temporaries(&sub)? {
+                    tracing::info!("removed a leftover temporary file {}", removed.display());
+                }
+            }
         }
         let need = |name: &str| -> Result<PathBuf> {
             let p = dir.join(name);
@@ -164,10 +194,13 @@ impl Run {
         };
         let config = RunConfig::load(&need(CONFIG)?)?;
         let tokenizer = KerasTokenizer::load(need(TOKENIZER)?)?;
+        // The pieces against each other, before the weights are allocated.
+        crate::integrity::check_run(dir, &config, &tokenizer)?;
         let device = textrnn_models::select_device(false);
         let recipe = config.recipe();
         let (model, _) =
             TextClassifier::load(&recipe.model, config.maxlen(), &need(MODEL)?, &device)?;
+        crate::integrity::check_weights_finite(dir, &config, &model)?;
         let clean = recipe.text.pipeline()?;
         let limits_path = dir.join(LIMITS);
         let limits = if limits_path.is_file() {
@@ -268,16 +301,17 @@ impl Run {
         if self.n_classes() != 2 {
             return Ok(None);
         }
-        let path = self.dir.join(THRESHOLD);
-        Ok(Some(if path.is_file() {
-            let choice: ThresholdChoice = read_json(&path)?;
-            DecisionThreshold {
-                value: choice.threshold,
-                source: ThresholdSource::File,
-            }
-        } else {
-            DecisionThreshold::DEFAULT
-        }))
+        Ok(Some(
+            if let Some(path) = crate::integrity::regular_file(&self.dir, THRESHOLD)? {
+                let choice: ThresholdChoice = crate::integrity::read_threshold(&path)?;
+                DecisionThreshold {
+                    value: choice.threshold,
+                    source: ThresholdSource::File,
+                }
+            } else {
+                DecisionThreshold::DEFAULT
+            },
+        ))
     }
 
     /// `text` cleaned as in training.
@@ -317,9 +351,71 @@ impl Run {
         predict_split(&self.model, split, self.class_names(), progress)
     }
 
-    /// Re-creates one split exactly as in training (same corpus, split, seed and limits),
-    /// cleaning and encoding only that split with the run's tokenizer.
+    /// One held-out split of the run, cleaned and encoded with the run's tokenizer: the copy
+    /// stored in the run directory, or (for runs without one) re-created exactly as in training
+    /// from the corpus, split, seed and limits.
     pub(crate) fn split(&self, data: &DataOptions, which: Which) -> Result<RunSplit> {
+        let (stored, name) = match which {
+            Which::Validation => (VALIDATION_SPLIT, "validation"),
+            Which::Test => (TEST_SPLIT, "test"),
+        };
+        let stored = self.dir.join(stored);
+        let dataset = if stored.is_file() {
+            self.warn_changed_sources();
+            textrnn_data::stored::load_split(&stored, self.class_names())?
+        } else if self.dir.join(TEST_SPLIT).is_file() || self.dir.join(VALIDATION_SPLIT).is_file() {
+            // The run stored its held-out splits at training time, and this one was not among them.
+            return Err(Error::Run {
+                dir: self.dir.clone(),
+                reason: format!(
+                    "the run has no {name} split (its recipe's [split] made none and the data had none){}",
+                    if which == Which::Validation {
+                        "; retrain with a validation split, e.g. --validation FILE or [split] kind = \"random\", validation = 0.2"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        } else {
+            self.recreate_split(data, which)?
+        };
+        let encoded = self.encode(dataset)?;
+        tracing::info!(split = name, n = encoded.encoded.len(), "split loaded");
+        Ok(encoded)
+    }
+
+    /// Cleans and encodes a labelled dataset with the run's pipeline and tokenizer.
+    pub(crate) fn encode(&self, data: Dataset) -> Result<RunSplit> {
+        let texts = self.clean.apply_all(&data.texts);
+        let maxlen = self.config.maxlen();
+        let tokens = self
+            .config
+            .recipe()
+            .text
+            .encode(&self.tokenizer, maxlen, &texts)?;
+        let encoded = EncodedSplit::new(tokens, maxlen, data.labels)?;
+        Ok(RunSplit { texts, encoded })
+    }
+
+    /// Logs a warning for each data file of the run that is still there but has changed since
+    /// training (the run itself is evaluated on its stored splits either way).
+    fn warn_changed_sources(&self) {
+        for file in &self.config.recipe().data_files {
+            match file.state() {
+                Ok(FileState::Changed(what)) => tracing::warn!(
+                    "{} has changed since this run was trained ({what}); the run uses the splits stored in {}",
+                    file.path.display(),
+                    self.dir.join("data").display()
+                ),
+                Ok(FileState::Same | FileState::Missing) => {}
+                Err(e) => tracing::warn!("cannot check {}: {e}", file.path.display()),
+            }
+        }
+    }
+
+    /// Re-creates one split from the corpus exactly as in training (runs made before splits
+    /// were stored in the run directory).
+    fn recreate_split(&self, data: &DataOptions, which: Which) -> Result<Dataset> {
         let recipe = self.config.recipe();
         let corpus = corpus::load(recipe, data)?;
         let (train, val, test) = corpus::select_splits(recipe, corpus, &self.limits)?;
@@ -333,22 +429,16 @@ impl Run {
                 ),
             });
         }
-        let (data, name) = match which {
-            Which::Validation => (val, "validation"),
-            Which::Test => (test, "test"),
+        let data = match which {
+            Which::Validation => val,
+            Which::Test => test,
         };
-        let data = data.ok_or_else(|| Error::Run {
+        data.ok_or_else(|| Error::Run {
             dir: self.dir.clone(),
             reason: match which {
                 Which::Validation => "the run has no validation split (its recipe's [split] is `none` and the corpus has none); retrain with e.g. [split] kind = \"random\", validation = 0.2".to_string(),
                 Which::Test => "the recipe's corpus has no test split".to_string(),
             },
-        })?;
-        let texts = self.clean.apply_all(&data.texts);
-        let maxlen = self.config.maxlen();
-        let tokens = recipe.text.encode(&self.tokenizer, maxlen, &texts)?;
-        let encoded = EncodedSplit::new(tokens, maxlen, data.labels)?;
-        tracing::info!(split = name, n = encoded.len(), "split re-created");
-        Ok(RunSplit { texts, encoded })
+        })
     }
 }

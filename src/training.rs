@@ -12,18 +12,21 @@
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
-use textrnn_data::Dataset;
-use textrnn_models::{Classifier, TextClassifier};
+use textrnn_data::{Dataset, FileState};
+use textrnn_models::{Activation, Classifier, DenseSpec, LayerSpec, TextClassifier};
 use textrnn_text::KerasTokenizer;
-use textrnn_train::{EncodedSplit, History};
+use textrnn_train::{EncodedSplit, FitControl, FitOutcome, History};
 
 use crate::corpus::{self, DataOptions, Limits};
 use crate::evaluate::{self, TestMetrics};
 use crate::recipe::{FitOn, Recipe};
 use crate::run;
+use crate::run_state::{self, RunLock, RunState, RunStatus};
 use crate::{plots, Error, Result, RunConfig};
 
 /// Options of a training run that are not part of the recipe: where the data is and where the
@@ -38,6 +41,11 @@ pub struct TrainOptions {
     pub limits: Limits,
     /// Prefer a GPU when built with `cuda`/`metal`.
     pub gpu: bool,
+    /// Set (by a Ctrl-C or SIGTERM handler) to stop after the current batch, save a checkpoint
+    /// and mark the run interrupted.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Also checkpoint every this many steps (a checkpoint is written after every epoch).
+    pub checkpoint_every: Option<usize>,
 }
 
 /// What [`train_run`] returns.
@@ -66,6 +74,8 @@ struct Prepared {
     train: EncodedSplit,
     validation: Option<EncodedSplit>,
     test: Option<EncodedSplit>,
+    /// The validation and test splits as read (not cleaned), stored in the run directory.
+    stored: (Option<Dataset>, Option<Dataset>),
 }
 
 /// Checks the recipe, then loads, splits, cleans, tokenizes and pads its corpus and resolves the
@@ -73,8 +83,18 @@ struct Prepared {
 fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
     recipe.validate()?;
     let started = Instant::now();
-    let corpus = corpus::load(recipe, &opts.data)?;
+    let (corpus, sample) = corpus::load_for_training(recipe, &opts.data)?;
+    let mut recipe = recipe.clone();
+    if let Some(sample) = sample {
+        recipe.data = sample;
+    }
+    recipe.data_files = corpus.files.clone();
+    if recipe.data.user_files().is_some() {
+        fit_output_to_classes(&mut recipe, corpus.class_names())?;
+    }
+    let recipe = &recipe;
     let (mut train, mut val, mut test) = corpus::select_splits(recipe, corpus, &opts.limits)?;
+    let stored = (val.clone(), test.clone());
     let clean = recipe.text.pipeline()?;
     let clean_all = |d: &mut Dataset| {
         for t in d.texts.iter_mut() {
@@ -89,6 +109,9 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         clean_all(t);
     }
     check_classes(recipe, train.class_names.len())?;
+    for warning in crate::check::quick_warnings(&train, val.as_ref(), test.as_ref(), &recipe.text) {
+        tracing::warn!("{warning} (textrnn check shows the details)");
+    }
 
     let mut fit_texts: Vec<&str> = train.texts.iter().map(String::as_str).collect();
     if recipe.text.fit_on == FitOn::TrainAndTest {
@@ -109,6 +132,15 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         tokenizer.vocab_size(),
         train.class_names.clone(),
     );
+    // Parameters, optimizer state and activations against the machine's memory, before the
+    // padded splits or the model are allocated.
+    let estimate = config
+        .recipe()
+        .model
+        .memory_estimate(maxlen, recipe.train.batch_size)?;
+    if let Some(warning) = estimate.check(textrnn_models::available_memory())? {
+        tracing::warn!("{warning}");
+    }
 
     let to_split = |d: &Dataset| -> Result<EncodedSplit> {
         let tokens = recipe.text.encode(&tokenizer, maxlen, &d.texts)?;
@@ -133,7 +165,49 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         train: train_split,
         validation: val_split,
         test: test_split,
+        stored,
     })
+}
+
+/// Own data: the recipe's output layer follows the data's class count. Two classes keep a
+/// sigmoid output (`Dense(1, sigmoid)`); otherwise the output becomes `Dense(n, softmax)`, and
+/// an early-stopping monitor on AUC (a binary metric) moves to `val_loss`. Said in one line.
+fn fit_output_to_classes(recipe: &mut Recipe, classes: &[String]) -> Result<()> {
+    let n = classes.len();
+    if recipe.model.output()?.n_classes() == n {
+        return Ok(());
+    }
+    let Some(LayerSpec::Dense(last)) = recipe.model.layers.last_mut() else {
+        return Ok(()); // `check_classes` names the problem
+    };
+    *last = if n == 2 {
+        DenseSpec {
+            units: 1,
+            activation: Activation::Sigmoid,
+        }
+    } else {
+        DenseSpec {
+            units: n,
+            activation: Activation::Softmax,
+        }
+    };
+    recipe.train.loss = None;
+    recipe.train.metrics = None;
+    let mut monitor_note = String::new();
+    if let Some(es) = recipe.train.early_stopping.as_mut() {
+        if n != 2 && es.monitor.ends_with("auc") {
+            es.monitor = "val_loss".into();
+            es.mode = textrnn_train::MonitorMode::Min;
+            monitor_note = ", early stopping on val_loss".into();
+        }
+    }
+    tracing::info!(
+        "the data has {n} classes ({}): output layer Dense({}, {}){monitor_note}",
+        classes.join(", "),
+        last.units,
+        last.activation.name()
+    );
+    Ok(())
 }
 
 fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
@@ -154,25 +228,105 @@ fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
 /// metrics (`metrics.json`, `test_predictions.json`) and the plots (`plots/`).
 pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     let prepared = prepare(recipe, opts)?;
+    let recipe = prepared.config.recipe();
+    let (dir, _lock) = run_state::create_run_dir(opts.out.as_deref(), &recipe.name)?;
+    let status = RunStatus::training(&recipe.name, recipe.train.epochs);
+    status.save(&dir)?;
+    finish(&dir, status, train_into(&dir, &prepared, opts, None))
+}
+
+/// Whether every epoch of `history` diverged (then no weights are worth keeping).
+fn all_diverged(history: &History) -> bool {
+    let epochs: std::collections::BTreeSet<usize> = history.warnings().map(|(e, _)| e).collect();
+    !history.records().is_empty() && epochs.len() == history.records().len()
+}
+
+/// Records how a training ended in `run.json`: complete, interrupted or failed.
+fn finish(dir: &Path, mut status: RunStatus, result: Result<TrainOutcome>) -> Result<TrainOutcome> {
+    match result {
+        Ok(outcome) => {
+            status.state = RunState::Complete;
+            status.epochs_done = outcome.epochs_run;
+            status.save(dir)?;
+            // The run is complete: its resume checkpoint is no longer needed.
+            let checkpoint = dir.join(run::CHECKPOINT);
+            if checkpoint.is_file() {
+                std::fs::remove_file(&checkpoint).map_err(|e| Error::io(&checkpoint, e))?;
+            }
+            Ok(outcome)
+        }
+        Err(e) => {
+            // Keep the epoch count the status callback recorded.
+            if let Ok(Some(last)) = RunStatus::load(dir) {
+                status.epochs_done = last.epochs_done;
+            }
+            if matches!(e, Error::Interrupted { .. }) {
+                status.state = RunState::Interrupted;
+            } else {
+                status.state = RunState::Failed;
+                status.error = Some(e.to_string());
+            }
+            if let Err(save) = status.save(dir) {
+                tracing::warn!(
+                    "cannot record the end of training in {}: {save}",
+                    dir.display()
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Counts finished epochs in `run.json`, so a killed training says how far it got.
+struct StatusUpdate {
+    dir: PathBuf,
+    status: RunStatus,
+}
+
+impl textrnn_train::Callback for StatusUpdate {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &textrnn_train::EpochLogs,
+    ) -> textrnn_train::Result<textrnn_train::Control> {
+        self.status.epochs_done = epoch + 1;
+        let text = serde_json::to_string_pretty(&self.status).unwrap_or_default();
+        textrnn_fs::write(&self.dir.join(run_state::STATUS), text.as_bytes())?;
+        Ok(textrnn_train::Control::Continue)
+    }
+}
+
+/// Trains the prepared data into the (created, locked) run directory and writes its artefacts.
+fn train_into(
+    dir: &Path,
+    prepared: &Prepared,
+    opts: &TrainOptions,
+    resume: Option<&Path>,
+) -> Result<TrainOutcome> {
+    let dir = dir.to_path_buf();
     let config = &prepared.config;
     let recipe = config.recipe();
     let progress = opts.data.progress;
-    let dir = run::create_dir(opts.out.as_deref(), &recipe.name)?;
     let device = textrnn_models::select_device(opts.gpu);
     let (model, varmap) =
         TextClassifier::init(&recipe.model, config.maxlen(), recipe.seed, &device)?;
     let parameters: usize = model.vars().iter().map(|v| v.elem_count()).sum();
     tracing::info!(dir = %dir.display(), parameters, "training");
 
-    // Config and tokenizer first: a run directory always says what it is.
+    // Config, tokenizer and the held-out splits first: a run directory always says what it is
+    // and carries the data it is evaluated on.
     run::write_json(&dir.join(run::CONFIG), config)?;
     prepared.tokenizer.save(dir.join(run::TOKENIZER))?;
+    run::store_splits(&dir, prepared.stored.0.as_ref(), prepared.stored.1.as_ref())?;
     if opts.limits.is_set() {
         run::write_json(&dir.join(run::LIMITS), &opts.limits)?;
     }
 
     let model_path = dir.join(run::MODEL);
-    let mut callbacks: Vec<Box<dyn textrnn_train::Callback>> = Vec::new();
+    let mut callbacks: Vec<Box<dyn textrnn_train::Callback>> = vec![Box::new(StatusUpdate {
+        dir: dir.clone(),
+        status: RunStatus::training(&recipe.name, recipe.train.epochs),
+    })];
     if prepared.validation.is_some() {
         // Keep the best weights on disk while training, so an interrupted run still has a model.
         let (monitor, mode) = match &recipe.train.early_stopping {
@@ -191,14 +345,55 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
         train_cfg.verbose = 0;
     }
     let started = Instant::now();
-    let history = textrnn_train::fit(
+    let checkpoint = dir.join(run::CHECKPOINT);
+    let control = FitControl {
+        stop: opts.stop.clone(),
+        checkpoint: Some(checkpoint.clone()),
+        checkpoint_every: opts.checkpoint_every,
+        resume: resume.map(Path::to_path_buf),
+    };
+    let outcome = textrnn_train::fit_with(
         &model,
         &prepared.train,
         prepared.validation.as_ref(),
         &train_cfg,
         recipe.seed,
         &mut callbacks,
+        &control,
     )?;
+    let history = match outcome {
+        FitOutcome::Completed { history } if all_diverged(&history) => {
+            history.save_csv(dir.join(run::HISTORY_CSV))?;
+            history.save_json(dir.join(run::HISTORY_JSON))?;
+            return Err(Error::invalid(
+                "train",
+                format!(
+                    "every epoch diverged ({}); no model is kept: lower the learning rate (--lr) and train again",
+                    history.warnings().last().map_or("", |(_, w)| w)
+                ),
+            ));
+        }
+        FitOutcome::Completed { history } => history,
+        FitOutcome::Interrupted {
+            history,
+            epoch,
+            step,
+            ..
+        } => {
+            history.save_csv(dir.join(run::HISTORY_CSV))?;
+            history.save_json(dir.join(run::HISTORY_JSON))?;
+            if !model_path.is_file() {
+                // No best checkpoint (no validation split): keep the current weights, so
+                // `--allow-incomplete` has a model to use.
+                TextClassifier::save(&varmap, &model_path)?;
+            }
+            return Err(Error::Interrupted {
+                dir: dir.clone(),
+                epoch: epoch + 1,
+                step,
+            });
+        }
+    };
     let train_seconds = started.elapsed().as_secs_f64();
     // The weights in memory are the final (or restored best) ones: save them.
     TextClassifier::save(&varmap, &model_path)?;
@@ -209,7 +404,8 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     let test = match &prepared.test {
         Some(split) => {
             let saved = run::predict_split(&model, split, config.classes(), progress)?;
-            let metrics = evaluate::compute_metrics(&saved, None)?;
+            let mut metrics = evaluate::compute_metrics(&saved, None)?;
+            metrics.data = evaluate::test_data_label(recipe);
             run::write_json(&dir.join(run::METRICS), &metrics)?;
             run::write_json(&dir.join(run::TEST_PREDICTIONS), &saved)?;
             plots::write_plots(&dir, Some(&series), Some((&saved, &metrics)))?;
@@ -233,4 +429,83 @@ pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
         parameters,
         test,
     })
+}
+
+/// Continues an interrupted (or killed, or failed) run from its last checkpoint: the same
+/// recipe, data and seed, so it ends with the weights an uninterrupted training would have.
+/// The data files must be unchanged since training (their fingerprints are checked).
+pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
+    let lock = RunLock::acquire(dir)?;
+    let run_error = |reason: String| Error::Run {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let Some(mut status) = RunStatus::load(dir)? else {
+        return Err(run_error(format!(
+            "has no {}: it is not a run textrnn can resume",
+            run_state::STATUS
+        )));
+    };
+    if status.state == RunState::Complete {
+        return Err(run_error(
+            "is complete: there is nothing to resume (train again with another --out)".into(),
+        ));
+    }
+    for sub in [dir.to_path_buf(), dir.join("data"), dir.join(run::PLOTS)] {
+        for removed in textrnn_fs::remove_temporaries(&sub)? {
+            tracing::info!("removed a leftover temporary file {}", removed.display());
+        }
+    }
+    let checkpoint = dir.join(run::CHECKPOINT);
+    if !checkpoint.is_file() {
+        return Err(run_error(format!(
+            "has no {} (training stopped before its first checkpoint); train it again",
+            run::CHECKPOINT
+        )));
+    }
+    let config = RunConfig::load(&dir.join(run::CONFIG))?;
+    let recipe = config.recipe().clone();
+    for file in &recipe.data_files {
+        match file.state()? {
+            FileState::Same => {}
+            FileState::Missing => {
+                return Err(run_error(format!(
+                    "was trained on {}, which is gone; resuming needs the same data",
+                    file.path.display()
+                )))
+            }
+            FileState::Changed(what) => {
+                return Err(run_error(format!(
+                "was trained on {}, which has changed since ({what}); resuming needs the same data",
+                file.path.display()
+            )))
+            }
+        }
+    }
+    let limits_path = dir.join(run::LIMITS);
+    let limits = if limits_path.is_file() {
+        run::read_json(&limits_path)?
+    } else {
+        Limits::default()
+    };
+    let opts = TrainOptions {
+        limits,
+        out: Some(dir.to_path_buf()),
+        ..opts.clone()
+    };
+    let prepared = prepare(&recipe, &opts)?;
+    tracing::info!(
+        dir = %dir.display(),
+        epochs_done = status.epochs_done,
+        "resuming from {}",
+        checkpoint.display()
+    );
+    status.state = RunState::Training;
+    status.pid = std::process::id();
+    status.error = None;
+    status.save(dir)?;
+    let result = train_into(dir, &prepared, &opts, Some(&checkpoint));
+    let outcome = finish(dir, status, result);
+    drop(lock);
+    outcome
 }

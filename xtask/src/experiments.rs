@@ -133,7 +133,7 @@ fn run_one(name: &str, opts: &Options, data_dir: Option<&Path>) -> Row {
                 limit_train: opts.quick.then_some(QUICK_TRAIN),
                 limit_test: opts.quick.then_some(QUICK_TEST),
             },
-            gpu: false,
+            ..TrainOptions::default()
         };
         let outcome = textrnn::train_run(&recipe, &train_opts)?;
         row.train_size = outcome.sizes.0;

@@ -1,8 +1,10 @@
-//! Developer tasks: `cargo xtask experiments` (the tutorials' experiment matrix) and
-//! `cargo xtask bench` (recurrent-kernel benchmarks).
+//! Developer tasks: `cargo xtask experiments` (the tutorials' experiment matrix),
+//! `cargo xtask bench` (recurrent-kernel benchmarks) and `cargo xtask imdb-sample` (the IMDB
+//! sample bundled in textrnn-data).
 
 mod bench;
 mod experiments;
+mod sample;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +62,26 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         rounds: u32,
     },
+    /// Write datasets/imdb-sample.jsonl.gz, the balanced IMDB sample bundled in the binary, from
+    /// the original corpus (offline; see the `[sample]` section of datasets/imdb.toml).
+    ImdbSample {
+        /// Where aclImdb_v1.tar.gz, aclImdb_v1_labeled.tar.gz or aclImdb/ is (default:
+        /// TEXTRNN_DATA_DIR, else ../shared/datasets beside the workspace).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Training reviews, half of each class.
+        #[arg(long, default_value_t = textrnn::data::imdb_sample::SAMPLE_TRAIN)]
+        train: usize,
+        /// Test reviews, half of each class.
+        #[arg(long, default_value_t = textrnn::data::imdb_sample::SAMPLE_TEST)]
+        test: usize,
+        /// Seed of the draw.
+        #[arg(long, default_value_t = textrnn::data::imdb_sample::SAMPLE_SEED)]
+        seed: u64,
+        /// Output file (default: datasets/imdb-sample.jsonl.gz in the workspace).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +122,19 @@ fn main() -> ExitCode {
             quick,
             only,
             rounds: rounds as usize,
+        }),
+        Command::ImdbSample {
+            data_dir,
+            train,
+            test,
+            seed,
+            out,
+        } => sample::run(sample::Options {
+            data_dir,
+            train,
+            test,
+            seed,
+            out,
         }),
     };
     match result {

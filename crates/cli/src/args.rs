@@ -18,6 +18,10 @@ pub struct Cli {
     /// Only warnings and errors on stderr; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Let commands that read a run use an unfinished one (interrupted, failed or killed) with
+    /// the last weights it saved.
+    #[arg(long, global = true)]
+    pub allow_incomplete: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +50,9 @@ pub enum Command {
     Summary(SummaryArgs),
     /// List the built-in recipes.
     Recipes(JsonFlag),
+    /// Check a data set before training on it: rows, class balance, empty texts, duplicates and
+    /// conflicting labels, train/test leakage, token lengths against maxlen, OOV rate.
+    Check(CheckArgs),
 }
 
 /// `--json`.
@@ -64,12 +71,53 @@ pub struct DataArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+/// The user's own data files (`train` and `check`); `--train` replaces the recipe's data.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FileArgs {
+    /// Training file: CSV, TSV, JSON Lines or Parquet (format from the extension, delimiter sniffed
+    /// for .csv/.txt). Replaces the recipe's data; without --test a stratified 10% test split is
+    /// held out, without --validation a stratified 15% of the rest.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Validation file (same format and columns as --train).
+    #[arg(long, value_name = "FILE", requires = "train")]
+    pub validation: Option<PathBuf>,
+    /// Test file (same format and columns as --train).
+    #[arg(long, value_name = "FILE", requires = "train")]
+    pub test: Option<PathBuf>,
+    /// Column (or JSON field) holding the text [default: text].
+    #[arg(long, value_name = "NAME")]
+    pub text_col: Option<String>,
+    /// Column (or JSON field) holding the label [default: label].
+    #[arg(long, value_name = "NAME")]
+    pub label_col: Option<String>,
+    /// File format, when the extension does not say it.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Comma-separated values with a header row (the delimiter is sniffed).
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// JSON Lines: one object per line.
+    Jsonl,
+    /// Apache Parquet.
+    Parquet,
+}
+
 /// `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A built-in recipe name (see `textrnn recipes`) or a recipe file (.toml).
+    /// A built-in recipe name (see `textrnn recipes`) or a recipe file (.toml). With --train, its
+    /// model and training settings are used and its data section is replaced.
     #[arg(long, default_value = "imdb-bigru")]
     pub recipe: String,
+    #[command(flatten)]
+    pub files: FileArgs,
     #[command(flatten)]
     pub data: DataArgs,
     /// Run directory (default: runs/<recipe name>, with a -N suffix if it exists).
@@ -99,6 +147,13 @@ pub struct TrainArgs {
     /// Use a GPU when built with --features cuda or metal.
     #[arg(long)]
     pub gpu: bool,
+    /// Continue an interrupted (or killed) run from its last checkpoint, with the recipe, data
+    /// and seed it was started with.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["train", "out", "epochs", "batch_size", "max_len", "vocab_size", "lr", "seed", "limit"])]
+    pub resume: Option<PathBuf>,
+    /// Also write the resume checkpoint every N training steps (it is written after every epoch).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
     /// Print the final metrics as JSON.
     #[arg(long)]
     pub json: bool,
@@ -107,8 +162,9 @@ pub struct TrainArgs {
 /// `evaluate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The test split is re-created from the run's recipe and seed, so the corpus must be \
-available (as for train). Binary runs predict the second class when its probability is at least \
+    after_help = "The test split is the one stored in the run directory (data/test.jsonl.gz); runs \
+trained before splits were stored re-create it from the corpus. --file evaluates on any labelled \
+file instead. Binary runs predict the second class when its probability is at least \
 the threshold: --threshold, else threshold.json (from tune-threshold), else 0.5."
 )]
 pub struct EvaluateArgs {
@@ -116,6 +172,19 @@ pub struct EvaluateArgs {
     pub run_dir: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Evaluate on this labelled file (CSV, TSV, JSON Lines or Parquet) instead of the run's
+    /// test split.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Column (or JSON field) of --file holding the text [default: text].
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub text_col: Option<String>,
+    /// Column (or JSON field) of --file holding the label [default: label].
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub label_col: Option<String>,
+    /// Format of --file, when the extension does not say it.
+    #[arg(long, value_enum, requires = "file")]
+    pub format: Option<FormatArg>,
     /// Decision threshold on the probability of the second class (binary runs only, 0..1).
     #[arg(long)]
     pub threshold: Option<f64>,
@@ -225,14 +294,58 @@ pub struct PredictArgs {
     /// The run directory written by `train`.
     pub run_dir: PathBuf,
     /// Texts to classify (none: read --file, or standard input, one text per line).
+    #[arg(conflicts_with = "file")]
     pub texts: Vec<String>,
-    /// A file with one text per line.
-    #[arg(long, short)]
+    /// A CSV, TSV, JSON Lines or Parquet file (format from the extension), or plain text with
+    /// one input per line. Exactly one result per input row, in input order; an empty text gets
+    /// a row with status "empty text".
+    #[arg(long, short, value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Column (or JSON field) of --file holding the text [default: text].
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub text_col: Option<String>,
+    /// Column (or JSON field) of --file passed through as each result's id [default: the
+    /// 1-based row number].
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub id_col: Option<String>,
+    /// Write the results to FILE (.csv, .jsonl or .parquet; written atomically) and print a
+    /// one-line summary instead.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Batch size for large inputs.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
-    /// Print JSON (one object per input) instead of a table.
+    /// Print JSON Lines (one object per input) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+textrnn check --train reviews.csv --test holdout.csv\n  \
+textrnn check --recipe agnews-lstm-25 --json\n\
+Texts are compared after the recipe's normalisation (cleaning, lower-casing, punctuation filters), \
+the splits are made as train makes them (without --test, the same stratified hold-out), and \
+token lengths use the recipe's tokenizer fitted as train fits it. With --strict the command fails \
+when a validation or test text is also in train, or a text occurs with two labels.")]
+pub struct CheckArgs {
+    /// A built-in recipe name or a recipe file (.toml): its data, split and text settings. With
+    /// --train, its data section is replaced.
+    #[arg(long, default_value = "imdb-bigru")]
+    pub recipe: String,
+    #[command(flatten)]
+    pub files: FileArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Examples (ids, duplicate groups, overlapping texts) listed per finding.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+    /// Exit with an error when there is leakage (train/validation or train/test overlap) or
+    /// a text with conflicting labels.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }

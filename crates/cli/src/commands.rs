@@ -1,20 +1,27 @@
 //! One function per subcommand: load, call the library, print.
 
-use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use textrnn::data::table_writer::OutputFormat;
 use textrnn::eval::Objective;
+use textrnn::predict_file::{self, PredictFileOptions};
 use textrnn::train::OptimizerConfig;
 use textrnn::{DataOptions, ExplainOptions, Limits, Recipe, ReportOptions, Run, TrainOptions};
 
+use textrnn::data::table::{FileFormat, TableSpec};
+use textrnn::data::UserFiles;
+
 use crate::args::{
-    Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, PlotArgs, PredictArgs, ReportArgs,
-    SummaryArgs, TrainArgs, TuneThresholdArgs,
+    CheckArgs, Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, FileArgs, FormatArg, PlotArgs,
+    PredictArgs, ReportArgs, SummaryArgs, TrainArgs, TuneThresholdArgs,
 };
 use crate::output;
 
 /// Dispatches to the subcommand.
 pub fn run(cli: Cli) -> Result<()> {
+    ALLOW_INCOMPLETE.store(cli.allow_incomplete, std::sync::atomic::Ordering::Relaxed);
     let progress = !cli.quiet;
     match cli.command {
         Command::Train(args) => train(args, progress),
@@ -25,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => plot(args, progress),
         Command::Report(args) => report(args, progress),
         Command::Summary(args) => summary(args),
+        Command::Check(args) => check(args, progress),
         Command::Recipes(flag) => {
             output::print_recipes(flag.json);
             Ok(())
@@ -62,8 +70,26 @@ fn apply_overrides(recipe: &mut Recipe, args: &TrainArgs) -> Result<()> {
 }
 
 fn train(args: TrainArgs, progress: bool) -> Result<()> {
-    let mut recipe =
-        Recipe::resolve(&args.recipe).with_context(|| format!("loading recipe {}", args.recipe))?;
+    if args.checkpoint_every == Some(0) {
+        bail!("invalid --checkpoint-every 0: must be at least 1");
+    }
+    let stop = interrupt_flag()?;
+    if let Some(dir) = &args.resume {
+        let opts = TrainOptions {
+            data: data_options(&args.data, progress),
+            gpu: args.gpu,
+            stop: Some(stop),
+            checkpoint_every: args.checkpoint_every,
+            ..TrainOptions::default()
+        };
+        let outcome = textrnn::resume_run(dir, &opts)
+            .with_context(|| format!("resuming run {}", dir.display()))?;
+        let recipe = Run::open(&outcome.dir)
+            .map(|r| r.config().recipe().clone())
+            .with_context(|| format!("opening run {}", outcome.dir.display()))?;
+        return output::print_train_outcome(&recipe, &outcome, args.json);
+    }
+    let mut recipe = recipe_with_files(&args.recipe, &args.files)?;
     apply_overrides(&mut recipe, &args)?;
     let opts = TrainOptions {
         data: data_options(&args.data, progress),
@@ -73,14 +99,60 @@ fn train(args: TrainArgs, progress: bool) -> Result<()> {
             limit_test: args.limit,
         },
         gpu: args.gpu,
+        stop: Some(stop),
+        checkpoint_every: args.checkpoint_every,
     };
     let outcome = textrnn::train_run(&recipe, &opts)
         .with_context(|| format!("training recipe {}", recipe.name))?;
     output::print_train_outcome(&recipe, &outcome, args.json)
 }
 
+/// A flag set by the first Ctrl-C or SIGTERM: training finishes its batch, saves a checkpoint
+/// and stops. A second signal ends the process at once (exit status 130).
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first, so it sees the flag as the earlier signal left it.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+            .context("installing the Ctrl-C handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the Ctrl-C handler")?;
+    }
+    Ok(stop)
+}
+
+/// The data files of `--train` (none without it).
+pub(crate) fn user_files(files: &FileArgs) -> Option<UserFiles> {
+    let train = files.train.clone()?;
+    let defaults = UserFiles::default();
+    Some(UserFiles {
+        train,
+        validation: files.validation.clone(),
+        test: files.test.clone(),
+        text_col: files.text_col.clone().unwrap_or(defaults.text_col),
+        label_col: files.label_col.clone().unwrap_or(defaults.label_col),
+        format: files.format.map(file_format),
+        ..UserFiles::default()
+    })
+}
+
+/// The data crate's format for `--format`.
+pub(crate) fn file_format(f: FormatArg) -> FileFormat {
+    match f {
+        FormatArg::Csv => FileFormat::Csv,
+        FormatArg::Tsv => FileFormat::Tsv,
+        FormatArg::Jsonl => FileFormat::Jsonl,
+        FormatArg::Parquet => FileFormat::Parquet,
+    }
+}
+
+/// `--allow-incomplete`, set once from the command line before any run is opened.
+static ALLOW_INCOMPLETE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn open_run(dir: &std::path::Path) -> Result<Run> {
-    Run::open(dir).with_context(|| format!("opening run {}", dir.display()))
+    let allow = ALLOW_INCOMPLETE.load(std::sync::atomic::Ordering::Relaxed);
+    Run::open_with(dir, allow).with_context(|| format!("opening run {}", dir.display()))
 }
 
 fn data_options(data: &DataArgs, progress: bool) -> DataOptions {
@@ -92,8 +164,20 @@ fn data_options(data: &DataArgs, progress: bool) -> DataOptions {
 
 fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
     let run = open_run(&args.run_dir)?;
-    let metrics = textrnn::evaluate(&run, &data_options(&args.data, progress), args.threshold)
-        .context("evaluating on the test split")?;
+    let metrics = match &args.file {
+        Some(path) => {
+            let spec = TableSpec {
+                format: args.format.map(file_format),
+                text_col: args.text_col.clone().unwrap_or_else(|| "text".into()),
+                label_col: Some(args.label_col.clone().unwrap_or_else(|| "label".into())),
+                ..TableSpec::default()
+            };
+            textrnn::evaluate_file(&run, path, &spec, args.threshold, progress)
+                .with_context(|| format!("evaluating on {}", path.display()))?
+        }
+        None => textrnn::evaluate(&run, &data_options(&args.data, progress), args.threshold)
+            .context("evaluating on the test split")?,
+    };
     output::print_test_metrics(run.config().recipe(), &metrics, args.json)
 }
 
@@ -178,46 +262,115 @@ fn report(args: ReportArgs, progress: bool) -> Result<()> {
     Ok(())
 }
 
-fn read_lines(reader: impl BufRead, origin: &str) -> Result<Vec<String>> {
-    let mut texts = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{origin}: line {}", i + 1))?;
-        if !line.trim().is_empty() {
-            texts.push(line);
-        }
-    }
-    Ok(texts)
-}
-
+/// `predict`: texts from the arguments, --file or standard input, one result per input in input
+/// order, printed chunk by chunk (table or JSON Lines) or written to --output.
 fn predict(args: PredictArgs, progress: bool) -> Result<()> {
-    let texts = if !args.texts.is_empty() {
-        args.texts.clone()
-    } else if let Some(path) = &args.file {
-        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        read_lines(std::io::BufReader::new(f), &path.display().to_string())?
-    } else {
-        read_lines(std::io::stdin().lock(), "standard input")?
+    if args.batch_size == 0 {
+        bail!("invalid --batch-size 0: must be at least 1");
+    }
+    if let Some(out) = &args.output {
+        // A bad extension is refused before the input is read or the model loaded.
+        OutputFormat::from_path(out)?;
+    }
+    let opts = PredictFileOptions {
+        text_col: args.text_col.clone().unwrap_or_else(|| "text".into()),
+        id_col: args.id_col.clone(),
+        batch_size: args.batch_size,
+        progress: progress && args.texts.is_empty(),
+        ..PredictFileOptions::default()
     };
-    if texts.is_empty() {
+    let inputs: Box<dyn Iterator<Item = predict_file::Input>> = if !args.texts.is_empty() {
+        Box::new(
+            args.texts
+                .clone()
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| Ok(((i + 1).to_string(), text))),
+        )
+    } else if let Some(path) = &args.file {
+        Box::new(predict_file::read_file(path, &opts)?)
+    } else {
+        Box::new(predict_file::read_lines(
+            std::io::stdin().lock(),
+            "standard input",
+        ))
+    };
+    let mut inputs = inputs.peekable();
+    if inputs.peek().is_none() {
         bail!(
             "nothing to predict: give texts as arguments, --file FILE, or lines on standard input"
         );
     }
-    if args.batch_size == 0 {
-        bail!("invalid --batch-size 0: must be at least 1");
-    }
     let run = open_run(&args.run_dir)?;
+    if let Some(out) = &args.output {
+        // The first Ctrl-C stops the reading: the temporary output is removed, nothing appears.
+        let stop = interrupt_flag()?;
+        let inputs = inputs.map(|input| {
+            if stop.load(Ordering::SeqCst) {
+                Err(textrnn::Error::Io {
+                    path: out.clone(),
+                    source: std::io::ErrorKind::Interrupted.into(),
+                })
+            } else {
+                input
+            }
+        });
+        let written = textrnn::write_predictions(&run, inputs, out, &opts);
+        if written.is_err() && stop.load(Ordering::SeqCst) {
+            bail!("interrupted: {} was not written", out.display());
+        }
+        let summary = written.with_context(|| format!("predicting into {}", out.display()))?;
+        return output::print_predict_summary(&summary, out, args.json);
+    }
     let threshold = run
         .decision_threshold(None)
         .context("reading threshold.json")?;
-    let preds = run
-        .predict(
-            &texts,
-            args.batch_size,
-            progress && texts.len() > args.batch_size,
-        )
-        .context("predicting")?;
-    output::print_predictions(&run, &texts, &preds, threshold, args.json)
+    let mut first = true;
+    textrnn::predict_rows(&run, inputs, &opts, |chunk| {
+        output::print_predictions(&run, chunk, threshold, args.json, first);
+        first = false;
+        Ok(())
+    })
+    .context("predicting")?;
+    Ok(())
+}
+
+/// The recipe `name` (a built-in name or a file), its data replaced by `--train` files when
+/// given; column and format flags without `--train` are an error.
+fn recipe_with_files(name: &str, files: &FileArgs) -> Result<Recipe> {
+    let mut recipe = Recipe::resolve(name).with_context(|| format!("loading recipe {name}"))?;
+    if let Some(user) = user_files(files) {
+        recipe
+            .use_files(user)
+            .context("using the --train/--validation/--test files")?;
+    } else if files.text_col.is_some() || files.label_col.is_some() || files.format.is_some() {
+        bail!("--text-col, --label-col and --format apply to --train files; give --train FILE");
+    }
+    Ok(recipe)
+}
+
+fn check(args: CheckArgs, progress: bool) -> Result<()> {
+    let recipe = recipe_with_files(&args.recipe, &args.files)?;
+    let opts = textrnn::CheckOptions {
+        data: data_options(&args.data, progress),
+        examples: args.examples,
+    };
+    let report = textrnn::check(&recipe, &opts)
+        .with_context(|| format!("checking the data of recipe {}", recipe.name))?;
+    output::print_check(&report, args.json)?;
+    let failures = report.strict_failures();
+    if args.strict && !failures.is_empty() {
+        bail!(
+            "--strict: {} problem(s): {}",
+            failures.len(),
+            failures
+                .iter()
+                .map(|w| w.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn summary(args: SummaryArgs) -> Result<()> {

@@ -3,8 +3,11 @@
 use anyhow::{Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::json;
-use textrnn::eval::{Explanation, Predictions, ThresholdChoice};
-use textrnn::{DecisionThreshold, Recipe, Run, TestMetrics, TrainOutcome, BUILTIN_RECIPES};
+use textrnn::eval::{Explanation, ThresholdChoice};
+use textrnn::{
+    CheckReport, DecisionThreshold, PredictSummary, PredictedRow, Recipe, Run, TestMetrics,
+    TrainOutcome, BUILTIN_RECIPES,
+};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -54,7 +57,13 @@ pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Resul
         return Ok(());
     }
     let published = recipe.published.clone().unwrap_or_default();
-    let mut t = table(&["test metric", "textrnn", "published"]);
+    // Published numbers are for the full corpus; beside another test set they only orient.
+    let published_header = if m.data.starts_with("SAMPLE") {
+        "published (full test set)"
+    } else {
+        "published"
+    };
+    let mut t = table(&["test metric", "textrnn", published_header]);
     t.add_row(vec![
         Cell::new("accuracy"),
         Cell::new(format!("{:.4}", m.accuracy)),
@@ -72,7 +81,11 @@ pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Resul
         Cell::new(format!("{:.4}", m.loss)),
         Cell::new(fmt_opt(published.loss)),
     ]);
-    println!("Test split: {} examples", m.n);
+    if m.data.is_empty() {
+        println!("Test split: {} examples", m.n);
+    } else {
+        println!("Test split: {} examples ({})", m.n, m.data);
+    }
     if let Some(th) = &m.threshold {
         println!("Decision threshold: {}", th.describe());
     }
@@ -225,42 +238,43 @@ pub fn print_train_outcome(recipe: &Recipe, o: &TrainOutcome, json: bool) -> Res
     Ok(())
 }
 
-/// One row per input: label and probability (binary runs decide at `threshold`).
+/// One row per input of a chunk, in input order: id, label and probability (binary runs decide
+/// at `threshold`), or JSON Lines with every class's probability and the status. `first`: the
+/// first chunk (the threshold line is printed once); each later chunk is a table of its own, so
+/// memory stays bounded on large inputs.
 pub fn print_predictions(
     run: &Run,
-    texts: &[String],
-    preds: &Predictions,
+    rows: &[PredictedRow],
     threshold: Option<DecisionThreshold>,
     json: bool,
-) -> Result<()> {
+    first: bool,
+) {
     let classes = run.class_names();
-    let c = preds.n_classes;
-    let decided = preds.decide(threshold.map(|t| t.value));
-    let rows: Vec<(usize, f32, &[f32])> = (0..texts.len())
-        .map(|i| {
-            let p = &preds.probs[i * c..(i + 1) * c];
-            let best = decided.get(i).map_or(0, |&k| k as usize);
-            (best, p.get(best).copied().unwrap_or(f32::NAN), p)
-        })
-        .collect();
     let name = |k: usize| classes.get(k).cloned().unwrap_or_else(|| k.to_string());
     if json {
-        for (text, (best, prob, p)) in texts.iter().zip(&rows) {
-            let probs: serde_json::Map<String, serde_json::Value> = p
-                .iter()
-                .enumerate()
-                .map(|(k, v)| (name(k), json!(v)))
-                .collect();
-            let mut v = json!({"text": text, "label": name(*best), "probability": prob, "probabilities": probs});
+        for row in rows {
+            let mut v = json!({"id": row.id, "text": row.text, "label": null, "probability": null,
+                "probabilities": null, "status": row.status().as_str()});
+            if let (Some(p), Some(obj)) = (&row.prediction, v.as_object_mut()) {
+                let probs: serde_json::Map<String, serde_json::Value> = p
+                    .probs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| (name(k), json!(v)))
+                    .collect();
+                obj.insert("label".into(), json!(name(p.label)));
+                obj.insert("probability".into(), json!(p.probs.get(p.label)));
+                obj.insert("probabilities".into(), probs.into());
+            }
             if let (Some(t), Some(obj)) = (threshold, v.as_object_mut()) {
                 obj.insert("threshold".into(), json!(t.value));
                 obj.insert("threshold_source".into(), json!(t.source));
             }
             println!("{v}");
         }
-        return Ok(());
+        return;
     }
-    if let Some(t) = threshold.filter(|t| t.source != textrnn::ThresholdSource::Default) {
+    if let Some(t) = threshold.filter(|t| first && t.source != textrnn::ThresholdSource::Default) {
         println!(
             "Decision threshold: {} — `{}` when its probability is at least {:.4}.",
             t.describe(),
@@ -268,21 +282,53 @@ pub fn print_predictions(
             t.value
         );
     }
-    let mut t = table(&["#", "label", "probability", "text"]);
-    for (i, (text, (best, prob, _))) in texts.iter().zip(&rows).enumerate() {
-        let shown: String = if text.chars().count() > 70 {
-            text.chars().take(67).chain("...".chars()).collect()
+    let mut t = table(&["id", "label", "probability", "text"]);
+    for row in rows {
+        let shown: String = if row.text.trim().is_empty() {
+            "(empty text)".into()
+        } else if row.text.chars().count() > 70 {
+            row.text.chars().take(67).chain("...".chars()).collect()
         } else {
-            text.clone()
+            row.text.clone()
+        };
+        let (label, prob) = match &row.prediction {
+            Some(p) => (
+                name(p.label),
+                p.probs
+                    .get(p.label)
+                    .map_or_else(|| "-".into(), |v| format!("{v:.4}")),
+            ),
+            None => ("-".into(), "-".into()),
         };
         t.add_row(vec![
-            Cell::new(i + 1),
-            Cell::new(name(*best)),
-            Cell::new(format!("{prob:.4}")).set_alignment(CellAlignment::Right),
+            Cell::new(&row.id),
+            Cell::new(label),
+            Cell::new(prob).set_alignment(CellAlignment::Right),
             Cell::new(shown),
         ]);
     }
     println!("{t}");
+}
+
+/// The one-line summary of `predict --output` (or its JSON object).
+pub fn print_predict_summary(s: &PredictSummary, out: &std::path::Path, json: bool) -> Result<()> {
+    if json {
+        let mut v = serde_json::to_value(s).context("serialising the summary")?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("rows_per_sec".into(), json!(s.rows_per_sec()));
+            obj.insert("output".into(), json!(out.display().to_string()));
+        }
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "Predicted {} rows ({} empty texts) in {:.1} s ({:.0} rows/s); wrote {}",
+        s.rows,
+        s.empty,
+        s.seconds,
+        s.rows_per_sec(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -308,6 +354,149 @@ pub fn print_summary(
     } else {
         println!("{summary}");
         println!("Input: {maxlen} token ids per text (index 0 is padding).");
+    }
+    Ok(())
+}
+
+/// `count (share%)`.
+fn count_share(count: usize, share: f64) -> String {
+    format!("{count} ({})", textrnn::check::percent(share))
+}
+
+/// What `check` found: files, splits, classes, overlap and the warnings.
+pub fn print_check(r: &CheckReport, json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).context("serialising the check")?
+        );
+        return Ok(());
+    }
+    let sizes: Vec<String> = r
+        .splits
+        .iter()
+        .map(|s| format!("{} {}", s.split, s.rows))
+        .collect();
+    println!(
+        "Data of recipe {} ({}): {} classes; rows: {}.",
+        r.recipe,
+        r.source,
+        r.classes.len(),
+        sizes.join(", ")
+    );
+    let tok = &r.tokenizer;
+    println!(
+        "Tokenizer fitted on {}: {} words, num_words {}, maxlen {} ({}).",
+        match tok.fit_on {
+            textrnn::FitOn::Train => "train",
+            textrnn::FitOn::TrainAndTest => "train and test",
+        },
+        tok.words,
+        tok.num_words
+            .map_or_else(|| "all".into(), |n| n.to_string()),
+        tok.maxlen,
+        if tok.maxlen_from_data {
+            "longest train text + 1"
+        } else {
+            "from the recipe"
+        }
+    );
+    if !r.files.is_empty() {
+        let mut t = table(&["split", "file", "format", "rows", "not UTF-8"]);
+        for f in &r.files {
+            t.add_row(vec![
+                Cell::new(&f.split),
+                Cell::new(f.path.display()),
+                Cell::new(f.format),
+                Cell::new(f.rows).set_alignment(CellAlignment::Right),
+                Cell::new(f.non_utf8.count).set_alignment(CellAlignment::Right),
+            ]);
+        }
+        println!("{t}");
+    }
+    let mut t = table(&[
+        "split",
+        "rows",
+        "empty",
+        "no words",
+        "repeated rows",
+        "conflicting texts",
+        "tokens p50/90/95/99/max",
+        "> maxlen",
+        "OOV",
+    ]);
+    for s in &r.splits {
+        let lengths = s.lengths.as_ref().map_or_else(
+            || ("-".to_string(), "-".to_string()),
+            |l| {
+                (
+                    format!("{}/{}/{}/{}/{}", l.p50, l.p90, l.p95, l.p99, l.max),
+                    count_share(l.truncated, l.truncated_share),
+                )
+            },
+        );
+        let right = |c: Cell| c.set_alignment(CellAlignment::Right);
+        t.add_row(vec![
+            Cell::new(&s.split),
+            right(Cell::new(s.rows)),
+            right(Cell::new(s.empty_texts.count)),
+            right(Cell::new(s.no_words.count)),
+            right(Cell::new(s.duplicates.extra_rows)),
+            right(Cell::new(s.conflicting_duplicates.texts)),
+            right(Cell::new(lengths.0)),
+            right(Cell::new(lengths.1)),
+            right(Cell::new(s.oov.as_ref().map_or_else(
+                || "-".into(),
+                |o| textrnn::check::percent(o.rate),
+            ))),
+        ]);
+    }
+    println!("{t}");
+    let mut header = vec!["class"];
+    header.extend(r.splits.iter().map(|s| s.split.as_str()));
+    let mut t = table(&header);
+    for (k, class) in r.classes.iter().enumerate() {
+        let mut row = vec![Cell::new(class)];
+        row.extend(r.splits.iter().map(|s| {
+            let cell = s
+                .classes
+                .get(k)
+                .map_or_else(String::new, |c| count_share(c.count, c.share));
+            Cell::new(cell).set_alignment(CellAlignment::Right)
+        }));
+        t.add_row(row);
+    }
+    println!("{t}");
+    if !r.overlaps.is_empty() {
+        let mut t = table(&["overlap", "rows", "distinct texts", "other label", "e.g."]);
+        for o in &r.overlaps {
+            let example = o.examples.first().map_or_else(String::new, |e| {
+                let train: Vec<&str> = e.train.iter().map(|t| t.id.as_str()).collect();
+                format!(
+                    "{} id {} = train id {}: {}",
+                    o.split,
+                    e.row.id,
+                    train.join(", "),
+                    e.text
+                )
+            });
+            t.add_row(vec![
+                Cell::new(format!("train/{}", o.split)),
+                Cell::new(count_share(o.rows, o.share)).set_alignment(CellAlignment::Right),
+                Cell::new(o.texts).set_alignment(CellAlignment::Right),
+                Cell::new(o.conflicting).set_alignment(CellAlignment::Right),
+                Cell::new(example),
+            ]);
+        }
+        println!("{t}");
+    }
+    if r.warnings.is_empty() {
+        println!("No problems found.");
+    } else {
+        println!("Warnings:");
+        for w in &r.warnings {
+            println!("- {}", w.message);
+        }
     }
     Ok(())
 }

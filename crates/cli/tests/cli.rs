@@ -5,58 +5,14 @@
 //! One binary run is trained once for the whole file ([`shared_run`]); tests that change a run
 //! (threshold.json, plots) work on a copy ([`copy_run`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use textrnn::synthetic;
 
-fn textrnn(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_textrnn"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("textrnn starts");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    } else {
-        drop(child.stdin.take());
-    }
-    child.wait_with_output().expect("textrnn finishes")
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn err(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    stderr
-}
+mod common;
+use common::{err, ok, textrnn};
 
 fn write_recipe(dir: &Path) -> String {
     let train = dir.join("train.csv");
@@ -140,15 +96,19 @@ fn shared_run() -> &'static (PathBuf, serde_json::Value) {
     })
 }
 
-/// A copy of the shared run in `tmp` (its files only; the corpus stays where the recipe says).
+/// A copy of the shared run in `tmp` (its files and stored splits, not its plots).
 fn copy_run(tmp: &Path) -> PathBuf {
     let (run, _) = shared_run();
     let to = tmp.join("run");
     std::fs::create_dir_all(to.join("plots")).expect("copy dir");
-    for entry in std::fs::read_dir(run).expect("read run") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+    for sub in ["", "data"] {
+        std::fs::create_dir_all(to.join(sub)).expect("copy dir");
+        for entry in std::fs::read_dir(run.join(sub)).expect("read run") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
         }
     }
     to

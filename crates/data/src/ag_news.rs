@@ -14,14 +14,18 @@
 //! # Ok::<(), textrnn_data::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
+use crate::corpus_dir::{first_with, CountingReader};
 use crate::dataset::{Corpus, Dataset};
 use crate::error::{Error, Result};
 use crate::hub;
 use crate::manifest;
 use crate::options::LoadOptions;
 use crate::parquet_file::{read_text_label, RawLabel};
+use crate::table::MAX_LINE_BYTES;
 
 /// Class names; CSV class `k` (1..4) is label `k - 1`.
 pub const AG_NEWS_CLASS_NAMES: [&str; 4] = ["World", "Sports", "Business", "Sci/Tech"];
@@ -30,25 +34,51 @@ fn class_names() -> Vec<String> {
     AG_NEWS_CLASS_NAMES.iter().map(|s| s.to_string()).collect()
 }
 
-/// Reads one AG News CSV file (no header; `class,title,description`).
+/// The csv reader's read-ahead allowed past [`MAX_LINE_BYTES`] before the reading stops.
+const READ_AHEAD: u64 = 1 << 16;
+
+/// Reads one AG News CSV file (no header; `class,title,description`). A record (a line, or the
+/// lines a quoted field spans) longer than [`MAX_LINE_BYTES`] is refused with its line
+/// ([`Error::LineTooLong`]), without buffering more than that.
 pub fn read_ag_news_csv(path: &Path) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let since = Rc::new(Cell::new(0));
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(file);
+        // Bytes read since the last record: a record without end (`/dev/zero`-like content,
+        // an unterminated quote) never makes the csv reader buffer more than the bound; the
+        // exact limit is checked on each record's length below.
+        .from_reader(CountingReader {
+            inner: file,
+            count: Rc::clone(&since),
+            limit: MAX_LINE_BYTES as u64 + READ_AHEAD,
+        });
+    let too_long = |line: u64| Error::LineTooLong {
+        path: path.to_path_buf(),
+        line,
+        limit: MAX_LINE_BYTES,
+    };
     let mut ds = Dataset {
         class_names: class_names(),
         ..Dataset::default()
     };
     let mut row = csv::StringRecord::new();
     loop {
+        let start = rdr.position().clone();
         match rdr.read_record(&mut row) {
-            Ok(true) => {}
+            Ok(true) => since.set(0),
             Ok(false) => break,
+            // Only the counting reader leaves `since` past its bound.
+            Err(_) if since.get() > MAX_LINE_BYTES as u64 + READ_AHEAD => {
+                return Err(too_long(start.line()))
+            }
             Err(e) => return Err(Error::csv(path, e)),
         }
         let line = row.position().map(|p| p.line()).unwrap_or(0);
+        if rdr.position().byte() - start.byte() > MAX_LINE_BYTES as u64 {
+            return Err(too_long(line));
+        }
         if row.len() != 3 {
             return Err(Error::FieldCount {
                 path: path.to_path_buf(),
@@ -71,37 +101,47 @@ pub fn read_ag_news_csv(path: &Path) -> Result<Dataset> {
         };
         let title = row.get(1).unwrap_or("");
         let description = row.get(2).unwrap_or("");
+        ds.ids.push((ds.texts.len() + 1).to_string());
         ds.texts.push(format!("{title} {description}"));
         ds.labels.push(label);
     }
     Ok(ds)
 }
 
-/// The `(train.csv, test.csv)` paths in `dir` (under `ag_news_csv/` or directly), if present.
-fn find_in_dir(dir: &Path) -> Option<(PathBuf, PathBuf)> {
-    for base in [dir.join("ag_news_csv"), dir.to_path_buf()] {
-        let train = base.join("train.csv");
-        if train.is_file() {
-            return Some((train, base.join("test.csv")));
-        }
-    }
-    None
+/// The `(train.csv, test.csv)` paths in `dir` (under `ag_news_csv/` or directly), if present:
+/// regular files inside that folder, not symbolic links leading out of it (those are counted
+/// in a warning, see [`crate::corpus_dir`]). `test.csv` is `None` when absent.
+fn find_in_dir(dir: &Path, opts: &LoadOptions) -> Option<(PathBuf, Option<PathBuf>)> {
+    let dirs = [dir.join("ag_news_csv"), dir.to_path_buf()];
+    let mut found = first_with(&dirs, &["train.csv", "test.csv"], opts)?.into_iter();
+    Some((found.next()??, found.next()?))
 }
 
 /// Reads `train.csv` and (when present) `test.csv` from a directory.
 pub fn read_ag_news_dir(dir: &Path) -> Result<Corpus> {
-    let Some((train_path, test_path)) = find_in_dir(dir) else {
+    read_ag_news_dir_with(dir, &LoadOptions::isolated(""))
+}
+
+/// [`read_ag_news_dir`] with `opts` (the limits of [`crate::corpus_dir`]).
+pub fn read_ag_news_dir_with(dir: &Path, opts: &LoadOptions) -> Result<Corpus> {
+    let Some((train_path, test_path)) = find_in_dir(dir, opts) else {
         return Err(Error::io(
             dir.join("ag_news_csv/train.csv"),
             std::io::Error::new(std::io::ErrorKind::NotFound, "no AG News train.csv here"),
         ));
     };
-    let train = read_ag_news_csv(&train_path)?;
-    let test = if test_path.is_file() {
-        Some(read_ag_news_csv(&test_path)?)
-    } else {
-        tracing::warn!(path = %test_path.display(), "AG News test.csv missing; no test split");
-        None
+    read_found(dir, &train_path, test_path.as_deref())
+}
+
+/// Reads the files [`find_in_dir`] found in `dir`.
+fn read_found(dir: &Path, train_path: &Path, test_path: Option<&Path>) -> Result<Corpus> {
+    let train = read_ag_news_csv(train_path)?;
+    let test = match test_path {
+        Some(p) => Some(read_ag_news_csv(p)?),
+        None => {
+            tracing::warn!(dir = %train_path.parent().unwrap_or(dir).display(), "AG News test.csv missing (or not a regular file in the folder); no test split");
+            None
+        }
     };
     tracing::info!(source = %train_path.display(), train = train.len(), test = test.as_ref().map_or(0, Dataset::len), "read AG News");
     Ok(Corpus {
@@ -109,6 +149,7 @@ pub fn read_ag_news_dir(dir: &Path) -> Result<Corpus> {
         test,
         validation: None,
         source: train_path.parent().unwrap_or(dir).display().to_string(),
+        files: Vec::new(),
     })
 }
 
@@ -140,6 +181,7 @@ pub fn read_ag_news_hub(opts: &LoadOptions, local_only: bool) -> Result<Corpus> 
                     })
                 }
             };
+            ds.ids.push((ds.texts.len() + 1).to_string());
             ds.texts.push(text);
             ds.labels.push(id);
         }
@@ -150,6 +192,7 @@ pub fn read_ag_news_hub(opts: &LoadOptions, local_only: bool) -> Result<Corpus> 
         test: Some(read(src.test)?),
         validation: None,
         source: format!("hf://datasets/{repo}"),
+        files: Vec::new(),
     })
 }
 
@@ -160,8 +203,8 @@ pub fn load_ag_news(data_dir: Option<&Path>, opts: &LoadOptions) -> Result<Corpu
     let mut dirs = opts.search_dirs(data_dir);
     dirs.push(cache.clone());
     for dir in &dirs {
-        if find_in_dir(dir).is_some() {
-            return read_ag_news_dir(dir);
+        if let Some((train, test)) = find_in_dir(dir, opts) {
+            return read_found(dir, &train, test.as_deref());
         }
         tried.push(format!(
             "{}: no ag_news_csv/train.csv or train.csv",

@@ -8,10 +8,15 @@
 //! data_dir = "data"          # optional
 //!
 //! # corpus = "tweets"; path = "data/Tweets.csv"  or  hub = "owner/name"
-//! # corpus = "csv";  train = "train.tsv"; test = "test.tsv"; text_col = "sentence"; label_col = "label"
-//! #                  delimiter = "\t"; class_names = ["neg", "pos"]
-//! # corpus = "jsonl"; same fields as csv without `delimiter`
+//! # corpus = "files"; train = "train.csv"; validation = "val.csv"; test = "test.jsonl"
+//! #                  text_col = "sentence"; label_col = "label"; id_col = "id"
+//! #                  format = "csv"; delimiter = ";"; class_names = ["neg", "pos"]
+//! #   (format: csv|tsv|jsonl|parquet, else each file's extension; see `crate::table`)
+//! # corpus = "csv" / "jsonl" / "parquet": the same fields, the format forced
 //! ```
+//!
+//! Relative paths are relative to the working directory until [`DataConfig::rebase`] anchors
+//! them (to the recipe file's directory) and makes them absolute.
 //!
 //! ```
 //! use textrnn_data::DataConfig;
@@ -19,14 +24,15 @@
 //! assert_eq!(cfg, DataConfig::Tweets { path: Some("Tweets.csv".into()), hub: None });
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Corpus;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::options::LoadOptions;
-use crate::user_files::{load_user_files, FileFormat, UserFiles};
+use crate::table::FileFormat;
+use crate::user_files::{load_user_files, UserFiles};
 use crate::{ag_news, imdb, tweets};
 
 /// Which corpus to load and where from.
@@ -39,6 +45,9 @@ pub enum DataConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         data_dir: Option<PathBuf>,
     },
+    /// The small IMDB sample embedded in the binary (see [`crate::imdb_sample`]): what training
+    /// falls back to when the IMDB corpus can be neither found nor downloaded.
+    ImdbSample,
     /// AG News (see [`crate::ag_news`]).
     AgNews {
         /// Directory holding `ag_news_csv/`.
@@ -54,10 +63,14 @@ pub enum DataConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hub: Option<String>,
     },
+    /// The user's files, each read by the `format` field or its extension.
+    Files(UserFiles),
     /// The user's CSV/TSV files.
     Csv(UserFiles),
     /// The user's JSON Lines files.
     Jsonl(UserFiles),
+    /// The user's parquet files.
+    Parquet(UserFiles),
 }
 
 impl Default for DataConfig {
@@ -77,12 +90,66 @@ impl Default for DataConfig {
 pub fn load(config: &DataConfig, opts: &LoadOptions) -> Result<Corpus> {
     match config {
         DataConfig::Imdb { data_dir } => imdb::load_imdb(data_dir.as_deref(), opts),
+        DataConfig::ImdbSample => crate::imdb_sample::load_imdb_sample(),
         DataConfig::AgNews { data_dir } => ag_news::load_ag_news(data_dir.as_deref(), opts),
         DataConfig::Tweets { path, hub } => {
             tweets::load_tweets(path.as_deref(), hub.as_deref(), opts)
         }
-        DataConfig::Csv(files) => load_user_files(files, FileFormat::Csv),
-        DataConfig::Jsonl(files) => load_user_files(files, FileFormat::Jsonl),
+        DataConfig::Files(files) => load_user_files(files, None),
+        DataConfig::Csv(files) => load_user_files(files, Some(FileFormat::Csv)),
+        DataConfig::Jsonl(files) => load_user_files(files, Some(FileFormat::Jsonl)),
+        DataConfig::Parquet(files) => load_user_files(files, Some(FileFormat::Parquet)),
+    }
+}
+
+impl DataConfig {
+    /// The user files of a `files` / `csv` / `jsonl` / `parquet` config.
+    pub fn user_files(&self) -> Option<&UserFiles> {
+        match self {
+            Self::Files(f) | Self::Csv(f) | Self::Jsonl(f) | Self::Parquet(f) => Some(f),
+            Self::Imdb { .. } | Self::AgNews { .. } | Self::Tweets { .. } | Self::ImdbSample => {
+                None
+            }
+        }
+    }
+
+    /// Mutable [`DataConfig::user_files`].
+    pub fn user_files_mut(&mut self) -> Option<&mut UserFiles> {
+        match self {
+            Self::Files(f) | Self::Csv(f) | Self::Jsonl(f) | Self::Parquet(f) => Some(f),
+            Self::Imdb { .. } | Self::AgNews { .. } | Self::Tweets { .. } | Self::ImdbSample => {
+                None
+            }
+        }
+    }
+
+    /// Anchors every path of the config: a relative one becomes `base_dir.join(p)`, and every
+    /// one is made absolute (`std::path::absolute`, against the working directory).
+    pub fn rebase(&mut self, base_dir: &Path) -> Result<()> {
+        let anchor = |p: &mut PathBuf| -> Result<()> {
+            let joined = base_dir.join(&*p);
+            *p = std::path::absolute(&joined).map_err(|e| Error::io(&joined, e))?;
+            Ok(())
+        };
+        match self {
+            DataConfig::Imdb { data_dir } | DataConfig::AgNews { data_dir } => {
+                data_dir.as_mut().map(anchor).transpose()?;
+            }
+            DataConfig::Tweets { path, .. } => {
+                path.as_mut().map(anchor).transpose()?;
+            }
+            DataConfig::ImdbSample => {}
+            DataConfig::Files(_)
+            | DataConfig::Csv(_)
+            | DataConfig::Jsonl(_)
+            | DataConfig::Parquet(_) => {}
+        }
+        if let Some(f) = self.user_files_mut() {
+            anchor(&mut f.train)?;
+            f.validation.as_mut().map(anchor).transpose()?;
+            f.test.as_mut().map(anchor).transpose()?;
+        }
+        Ok(())
     }
 }
 
@@ -117,12 +184,24 @@ mod tests {
         );
         let c: DataConfig = toml::from_str("corpus = \"jsonl\"\ntrain = \"a.jsonl\"").unwrap();
         assert!(matches!(c, DataConfig::Jsonl(_)));
+        let c: DataConfig = toml::from_str(
+            "corpus = \"files\"\ntrain = \"a.txt\"\nformat = \"tsv\"\nid_col = \"k\"\ndelimiter = \";\"",
+        )
+        .unwrap();
+        let f = c.user_files().unwrap();
+        assert_eq!(f.format, Some(FileFormat::Tsv));
+        assert_eq!(f.id_col.as_deref(), Some("k"));
+        assert_eq!(f.delimiter_byte().unwrap(), Some(b';'));
+        let c: DataConfig = toml::from_str("corpus = \"parquet\"\ntrain = \"a.parquet\"").unwrap();
+        assert!(matches!(c, DataConfig::Parquet(_)));
+        assert!(DataConfig::default().user_files().is_none());
 
         for bad in [
             "corpus = \"imdb\"\ndatadir = \"x\"",
             "corpus = \"csv\"\ntrain = \"a\"\ntext_column = \"x\"",
             "corpus = \"tweets\"\nfile = \"x\"",
             "corpus = \"mnist\"",
+            "corpus = \"files\"\ntrain = \"a\"\nformat = \"xls\"",
         ] {
             assert!(toml::from_str::<DataConfig>(bad).is_err(), "{bad}");
         }

@@ -70,11 +70,11 @@ pub enum Error {
     },
 
     /// A required column is missing from the header (or a JSON object lacks the field).
-    #[error("{}:{line}: missing column {column:?} (found: {available})", path.display())]
+    #[error("{}{}: missing column {column:?} (found: {available})", path.display(), at_line(*line))]
     MissingColumn {
         /// The file.
         path: PathBuf,
-        /// 1-based line (1 for a CSV header).
+        /// 1-based line (1 for a CSV header; 0, not shown, for a parquet schema).
         line: u64,
         /// The column that was asked for.
         column: String,
@@ -117,6 +117,107 @@ pub enum Error {
         column: String,
     },
 
+    /// A user file has no data rows (empty, or only a header line).
+    #[error("{}: no records ({reason})", path.display())]
+    NoRecords {
+        /// The file.
+        path: PathBuf,
+        /// `the file is empty` or `only a header line`.
+        reason: String,
+    },
+
+    /// A header names the same column twice.
+    #[error("{}:{line}: duplicated column {column:?} in the header", path.display())]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the header.
+        line: u64,
+        /// The repeated column name.
+        column: String,
+    },
+
+    /// A line is longer than [`crate::table::MAX_LINE_BYTES`]; it is refused unread.
+    #[error("{}:{line}: line longer than {limit} bytes; is this the right file and format?", path.display())]
+    LineTooLong {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// A line is not valid UTF-8 (and the reader was not told to replace bad bytes).
+    #[error("{}:{line}: not valid UTF-8; re-encode the file as UTF-8", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+    },
+
+    /// The format of a file cannot be told from its name or content.
+    #[error("{}: cannot tell the file format ({reason}); pass --format csv|tsv|jsonl|parquet", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A record's text is empty or whitespace only.
+    #[error("{}:{line}: empty text in column {column:?}; `textrnn check` lists every empty text", path.display())]
+    EmptyText {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The text column.
+        column: String,
+    },
+
+    /// The train file has a single class: nothing to learn.
+    #[error("the train file {} has only one class {label:?} ({rows} rows)", path.display())]
+    SingleClass {
+        /// The train file.
+        path: PathBuf,
+        /// Its only label.
+        label: String,
+        /// Its number of rows.
+        rows: u64,
+    },
+
+    /// A validation or test file has a label the train file never has.
+    #[error("label {label:?} appears in {} (first at line {line}) but not in the train file {}", path.display(), train.display())]
+    UnseenLabel {
+        /// The validation or test file.
+        path: PathBuf,
+        /// 1-based line of its first occurrence.
+        line: u64,
+        /// The label.
+        label: String,
+        /// The train file.
+        train: PathBuf,
+    },
+
+    /// Labels of an evaluation file that the run's classes do not have.
+    #[error("{}: {} label(s) unknown to the run: {}{}; the run's classes are {classes:?}",
+        path.display(),
+        count,
+        unknown.iter().map(|(l, line)| format!("{l:?} (first at line {line})")).collect::<Vec<_>>().join(", "),
+        if *count > unknown.len() { ", ..." } else { "" })]
+    UnknownLabels {
+        /// The file.
+        path: PathBuf,
+        /// Up to 10 unknown labels with the line of their first occurrence.
+        unknown: Vec<(String, u64)>,
+        /// How many distinct unknown labels there are.
+        count: usize,
+        /// The run's class names.
+        classes: Vec<String>,
+    },
+
     /// A parquet file could not be read or lacks the expected columns.
     #[error("{}: parquet: {message}", path.display())]
     Parquet {
@@ -133,6 +234,31 @@ pub enum Error {
         source_name: String,
         /// The missing parts, e.g. `aclImdb/test/neg/*.txt`.
         missing: Vec<String>,
+    },
+
+    /// A member of a corpus archive (or a file of a corpus directory) is larger than the limit;
+    /// refused from its header or metadata, before it is read.
+    #[error("{archive}: member {member} is {size} bytes, over the limit of {limit} bytes per member; is this the right archive? (TEXTRNN_MAX_MEMBER_BYTES raises the limit)")]
+    MemberTooLarge {
+        /// The archive or directory.
+        archive: String,
+        /// The member's path in the archive (or the file's path).
+        member: String,
+        /// The size its header (or metadata) gives.
+        size: u64,
+        /// [`crate::LoadOptions::max_member_bytes`].
+        limit: u64,
+    },
+
+    /// An archive decompresses (or a corpus directory adds up) to more than the total limit.
+    #[error("{archive}: expands to more than {limit} bytes (stopped at {member}); is this the right archive? (TEXTRNN_MAX_ARCHIVE_BYTES raises the limit)")]
+    ArchiveTooLarge {
+        /// The archive or directory.
+        archive: String,
+        /// The member being read (or skipped) when the limit was passed.
+        member: String,
+        /// [`crate::LoadOptions::max_archive_bytes`].
+        limit: u64,
     },
 
     /// An HTTP transfer failed (connection, HTTP status, ...).
@@ -213,6 +339,35 @@ pub enum Error {
         /// The TOML parser's message.
         message: String,
     },
+
+    /// An output file's extension names no format the table writer knows.
+    #[error("{}: unknown output format: the file name must end in {supported}", path.display())]
+    UnsupportedOutput {
+        /// The output file.
+        path: PathBuf,
+        /// The supported extensions, comma separated.
+        supported: String,
+    },
+
+    /// A row given to the table writer does not match its columns.
+    #[error("{}: row {row}: {message}", path.display())]
+    OutputRow {
+        /// The output file.
+        path: PathBuf,
+        /// 1-based data row (header excluded).
+        row: u64,
+        /// What does not match.
+        message: String,
+    },
+}
+
+/// `:line`, or nothing for line 0 (a parquet schema has no line).
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 impl Error {

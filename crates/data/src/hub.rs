@@ -109,20 +109,27 @@ pub fn hub_snapshot(repo: &str, patterns: &[&str], opts: &LoadOptions) -> Result
 }
 
 /// Files under `dir` (recursively, following the Hub cache's symlinks) whose name ends with one
-/// of `extensions`, sorted by path.
+/// of `extensions`, sorted by path. Each directory is entered once (by its real path), so a
+/// symbolic link cycle cannot loop; only regular files are returned.
 pub fn files_with_extension(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        if !seen.insert(d.canonicalize().map_err(|e| Error::io(&d, e))?) {
+            continue;
+        }
         let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
         for entry in entries {
             let path = entry.map_err(|e| Error::io(&d, e))?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if extensions.iter().any(|ext| {
-                path.file_name()
-                    .is_some_and(|n| n.to_string_lossy().ends_with(ext))
-            }) {
+            } else if path.is_file()
+                && extensions.iter().any(|ext| {
+                    path.file_name()
+                        .is_some_and(|n| n.to_string_lossy().ends_with(ext))
+                })
+            {
                 out.push(path);
             }
         }

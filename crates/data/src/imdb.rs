@@ -18,6 +18,14 @@
 //! not UTF-8 are decoded lossily and counted in one warning. Empty reviews are KEPT (the corpus
 //! keeps its published size) and counted in one warning.
 //!
+//! Limits ([`LoadOptions::max_member_bytes`], [`LoadOptions::max_archive_bytes`]): a review
+//! member whose tar header claims more than the member limit (64 MiB by default) is refused
+//! from the header, naming the archive and the member, before anything is allocated; reading
+//! stops once the archive has decompressed more than the total limit (1 GiB by default; the
+//! labelled tarball is 100 MiB, the full one a few hundred MB), so a gzip bomb costs at most
+//! that. An extracted directory is read under the same limits, and its symbolic links leading
+//! outside it are not followed ([`crate::corpus_dir`]).
+//!
 //! ```no_run
 //! use textrnn_data::{imdb::load_imdb, split_fraction, LoadOptions, IMDB_VALIDATION_FRACTION};
 //! let corpus = load_imdb(None, &LoadOptions::from_env())?;
@@ -26,11 +34,14 @@
 //! # Ok::<(), textrnn_data::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::io::{BufReader, Read};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use flate2::read::GzDecoder;
 
+use crate::corpus_dir::{CorpusDir, CountingReader, Kind};
 use crate::dataset::{Corpus, Dataset};
 use crate::download;
 use crate::error::{Error, Result};
@@ -132,6 +143,12 @@ impl Collector {
             },
         ];
         for r in self.reviews {
+            // Where the review came from: its label directory and file name, e.g. `pos/7_9.txt`.
+            let dir = IMDB_CLASS_NAMES
+                .get(r.label as usize)
+                .copied()
+                .unwrap_or("?");
+            parts[r.split].ids.push(format!("{dir}/{}", r.name));
             parts[r.split].texts.push(r.text);
             parts[r.split].labels.push(r.label);
         }
@@ -142,6 +159,7 @@ impl Collector {
             test: Some(test),
             validation: None,
             source: source.to_string(),
+            files: Vec::new(),
         })
     }
 }
@@ -166,61 +184,121 @@ fn classify(path: &Path) -> Option<(usize, u32, String)> {
     Some((split, label, name.clone()))
 }
 
-/// Reads an IMDB tarball from a gzip stream (`aclImdb_v1.tar.gz` or the labelled-only variant).
-/// `source` names the stream in messages and in [`Corpus::source`].
+/// Reads an IMDB tarball from a gzip stream (`aclImdb_v1.tar.gz` or the labelled-only variant)
+/// with the default size limits. `source` names the stream in messages and in
+/// [`Corpus::source`].
 pub fn read_imdb_tar_gz<R: Read>(reader: R, source: &str) -> Result<Corpus> {
-    let io_err = |e: std::io::Error| Error::io(source, e);
-    let mut archive = tar::Archive::new(GzDecoder::new(BufReader::with_capacity(1 << 20, reader)));
+    read_imdb_tar_gz_with(reader, source, &LoadOptions::isolated(""))
+}
+
+/// [`read_imdb_tar_gz`] under `opts`'s limits: a review member whose header claims more than
+/// [`LoadOptions::max_member_bytes`] is refused before anything is allocated for it
+/// ([`Error::MemberTooLarge`]), and decompressing more than [`LoadOptions::max_archive_bytes`]
+/// in all stops the read ([`Error::ArchiveTooLarge`]).
+pub fn read_imdb_tar_gz_with<R: Read>(
+    reader: R,
+    source: &str,
+    opts: &LoadOptions,
+) -> Result<Corpus> {
+    let count = Rc::new(Cell::new(0));
+    let total = opts.max_archive_bytes;
+    // Caps what the archive may decompress in all (headers and skipped members included).
+    let capped = CountingReader {
+        inner: GzDecoder::new(BufReader::with_capacity(1 << 20, reader)),
+        count: Rc::clone(&count),
+        limit: total,
+    };
+    // The member being read or skipped, for messages.
+    let mut member = String::from("the first header");
+    let fail = |e: std::io::Error, member: &str| {
+        if count.get() > total {
+            Error::ArchiveTooLarge {
+                archive: source.to_string(),
+                member: member.to_string(),
+                limit: total,
+            }
+        } else {
+            Error::io(source, e)
+        }
+    };
+    let mut archive = tar::Archive::new(capped);
     let mut collector = Collector::default();
-    for entry in archive.entries().map_err(io_err)? {
-        let mut entry = entry.map_err(io_err)?;
+    for entry in archive.entries().map_err(|e| fail(e, &member))? {
+        let mut entry = entry.map_err(|e| fail(e, &member))?;
+        let path = entry.path().map_err(|e| fail(e, &member))?.into_owned();
+        member = path.display().to_string();
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let Some((split, label, name)) = classify(&entry.path().map_err(io_err)?) else {
+        let Some((split, label, name)) = classify(&path) else {
             continue;
         };
-        let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-        entry.read_to_end(&mut bytes).map_err(io_err)?;
+        let size = entry.size();
+        if size > opts.max_member_bytes {
+            return Err(Error::MemberTooLarge {
+                archive: source.to_string(),
+                member,
+                size,
+                limit: opts.max_member_bytes,
+            });
+        }
+        // The header may lie (a short body): reserve a small hint only and let the bounded
+        // read grow the buffer with the bytes that really arrive.
+        let mut bytes = Vec::with_capacity(usize::try_from(size.min(1 << 16)).unwrap_or(0));
+        (&mut entry)
+            .take(opts.max_member_bytes)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(e, &member))?;
         collector.add(split, label, &name, bytes);
     }
     collector.finish(source)
 }
 
-/// Reads an IMDB tarball file.
+/// Reads an IMDB tarball file with the default size limits.
 pub fn read_imdb_tarball(path: &Path) -> Result<Corpus> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    read_imdb_tar_gz(file, &path.display().to_string())
+    read_imdb_tarball_with(path, &LoadOptions::isolated(""))
 }
 
-/// Reads an extracted corpus: `dir` is `aclImdb/` itself or a directory containing it.
+/// Reads an IMDB tarball file under `opts`'s limits (see [`read_imdb_tar_gz_with`]).
+pub fn read_imdb_tarball_with(path: &Path, opts: &LoadOptions) -> Result<Corpus> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    read_imdb_tar_gz_with(file, &path.display().to_string(), opts)
+}
+
+/// Reads an extracted corpus with the default limits: `dir` is `aclImdb/` itself or a
+/// directory containing it.
 pub fn read_imdb_dir(dir: &Path) -> Result<Corpus> {
+    read_imdb_dir_with(dir, &LoadOptions::isolated(""))
+}
+
+/// Reads an extracted corpus under `opts`'s limits. Symbolic links that lead outside the
+/// corpus directory are skipped (one warning counts them) and only regular files are read; a
+/// file over [`LoadOptions::max_member_bytes`] or a directory over
+/// [`LoadOptions::max_archive_bytes`] in all is refused (see [`crate::corpus_dir`]).
+pub fn read_imdb_dir_with(dir: &Path, opts: &LoadOptions) -> Result<Corpus> {
     let root = if dir.join("aclImdb").is_dir() {
         dir.join("aclImdb")
     } else {
         dir.to_path_buf()
     };
     let source = root.display().to_string();
+    let mut corpus = CorpusDir::open(&root, opts)?;
     let mut collector = Collector::default();
     for (s, split) in SPLITS.iter().enumerate() {
         for (l, label) in IMDB_CLASS_NAMES.iter().enumerate() {
-            let folder = root.join(split).join(label);
-            if !folder.is_dir() {
-                continue; // reported as missing by `finish`
-            }
-            for entry in std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))? {
-                let path = entry.map_err(|e| Error::io(&folder, e))?.path();
-                let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-                    continue;
-                };
-                if !name.ends_with(".txt") || !path.is_file() {
-                    continue;
+            // Missing folders are reported by `finish`.
+            let Some(folder) = corpus.entry(&root.join(split).join(label), Kind::Dir) else {
+                continue;
+            };
+            for (name, path) in corpus.files_in(&folder)? {
+                if name.ends_with(".txt") {
+                    let bytes = corpus.read(&path)?;
+                    collector.add(s, l as u32, &name, bytes);
                 }
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                collector.add(s, l as u32, &name, bytes);
             }
         }
     }
+    corpus.finish();
     collector.finish(&source)
 }
 
@@ -241,11 +319,11 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
     None
 }
 
-fn read_any(path: &Path) -> Result<Corpus> {
+fn read_any(path: &Path, opts: &LoadOptions) -> Result<Corpus> {
     if path.is_dir() {
-        read_imdb_dir(path)
+        read_imdb_dir_with(path, opts)
     } else {
-        read_imdb_tarball(path)
+        read_imdb_tarball_with(path, opts)
     }
 }
 
@@ -277,6 +355,7 @@ pub fn read_imdb_hub(opts: &LoadOptions, local_only: bool) -> Result<Corpus> {
                     })
                 }
             };
+            ds.ids.push((i + 1).to_string());
             ds.texts.push(text);
             ds.labels.push(id);
         }
@@ -289,6 +368,7 @@ pub fn read_imdb_hub(opts: &LoadOptions, local_only: bool) -> Result<Corpus> {
         test: Some(test),
         validation: None,
         source: format!("hf://datasets/{repo}"),
+        files: Vec::new(),
     })
 }
 
@@ -311,7 +391,7 @@ pub fn load_imdb(data_dir: Option<&Path>, opts: &LoadOptions) -> Result<Corpus> 
     let mut tried = Vec::new();
     for dir in opts.search_dirs(data_dir) {
         match find_in_dir(&dir) {
-            Some(found) => return read_any(&found),
+            Some(found) => return read_any(&found, opts),
             None => tried.push(format!(
                 "data dir {}: no {}, {} or aclImdb/",
                 dir.display(),
@@ -342,7 +422,7 @@ pub fn load_imdb(data_dir: Option<&Path>, opts: &LoadOptions) -> Result<Corpus> 
             None => true,
         };
         if good {
-            return read_imdb_tarball(&cached);
+            return read_imdb_tarball_with(&cached, opts);
         }
     } else {
         tried.push(format!("cache {}: not present", cached.display()));
@@ -362,7 +442,7 @@ pub fn load_imdb(data_dir: Option<&Path>, opts: &LoadOptions) -> Result<Corpus> 
         );
     } else {
         match download::fetch(&url, &cached, sha.as_deref(), opts.progress) {
-            Ok(path) => return read_imdb_tarball(&path),
+            Ok(path) => return read_imdb_tarball_with(&path, opts),
             Err(e) => tried.push(format!("download: {e}")),
         }
         if opts.hub.enabled {

@@ -2,13 +2,15 @@
 //!
 //! Inference ([`infer_class_names`]) returns the sorted unique values, so the ids do not depend
 //! on row order or on which split a value first appears in: numerically when every value is an
-//! integer (`"2" < "10"`), else by byte order (`"neg" < "pos"`). Given names must match exactly;
+//! integer that fits an `i128` (`"2" < "10"`; equal values by their text, so `"01"` and `"1"` stay
+//! two labels), else by byte order (`"neg" < "pos"`). Given names must match exactly;
 //! a value outside them is an [`Error::InvalidLabel`] naming the file, line and value.
 //!
 //! ```
 //! use textrnn_data::infer_class_names;
 //! assert_eq!(infer_class_names(["pos", "neg", "pos"]), ["neg", "pos"]);
 //! assert_eq!(infer_class_names(["10", "2", "1"]), ["1", "2", "10"]);
+//! assert_eq!(infer_class_names(["1", "01", "2"]), ["01", "1", "2"]);
 //! ```
 
 use std::collections::{BTreeSet, HashMap};
@@ -20,6 +22,8 @@ use crate::error::{Error, Result};
 /// A record read from a user file, before its label becomes an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
+    /// Where the record came from (id column or 1-based data row).
+    pub id: String,
     /// The text.
     pub text: String,
     /// The label as written in the file.
@@ -37,16 +41,21 @@ pub struct RawSplit {
     pub records: Vec<RawRecord>,
 }
 
-/// Sorted unique labels: numerically when all parse as integers, else lexicographically.
+/// Sorted unique labels, each kept as written: by `(value, text)` when all parse as `i128`,
+/// else by byte order.
 pub fn infer_class_names<'a>(labels: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let unique: BTreeSet<&str> = labels.into_iter().collect();
-    let mut names: Vec<String> = unique.into_iter().map(str::to_string).collect();
-    let numeric: Option<Vec<i64>> = names.iter().map(|n| n.parse::<i64>().ok()).collect();
-    if let Some(mut nums) = numeric {
-        nums.sort_unstable();
-        names = nums.iter().map(i64::to_string).collect();
+    let numeric: Option<Vec<(i128, &str)>> = unique
+        .iter()
+        .map(|n| n.parse::<i128>().ok().map(|v| (v, *n)))
+        .collect();
+    match numeric {
+        Some(mut nums) => {
+            nums.sort_unstable();
+            nums.into_iter().map(|(_, n)| n.to_string()).collect()
+        }
+        None => unique.into_iter().map(str::to_string).collect(),
     }
-    names
 }
 
 /// Maps the labels of `split` onto `class_names`.
@@ -58,6 +67,7 @@ pub fn to_dataset(split: RawSplit, class_names: &[String]) -> Result<Dataset> {
         .collect();
     let mut texts = Vec::with_capacity(split.records.len());
     let mut labels = Vec::with_capacity(split.records.len());
+    let mut ids = Vec::with_capacity(split.records.len());
     for r in split.records {
         let Some(&id) = index.get(r.label.as_str()) else {
             return Err(Error::InvalidLabel {
@@ -69,8 +79,9 @@ pub fn to_dataset(split: RawSplit, class_names: &[String]) -> Result<Dataset> {
         };
         texts.push(r.text);
         labels.push(id);
+        ids.push(r.id);
     }
-    Dataset::new(texts, labels, class_names.to_vec())
+    Dataset::new(texts, labels, class_names.to_vec())?.with_ids(ids)
 }
 
 /// Class names for a set of splits: `given`, or inferred from every split together.
@@ -106,6 +117,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, l)| RawRecord {
+                    id: format!("r{i}"),
                     text: format!("t{i}"),
                     label: l.to_string(),
                     line: i as u64 + 2,
@@ -124,6 +136,14 @@ mod tests {
         );
         assert_eq!(infer_class_names(["-1", "1", "0"]), ["-1", "0", "1"]);
         assert_eq!(infer_class_names(["b", "10", "9"]), ["10", "9", "b"]);
+        assert_eq!(
+            infer_class_names(["1", "01", "-1", "+1"]),
+            ["-1", "+1", "01", "1"]
+        );
+        let big = "12345678901234567890123";
+        assert_eq!(infer_class_names([big, "2"]), ["2", big]);
+        let huge = "1234567890123456789012345678901234567890";
+        assert_eq!(infer_class_names([huge, "2"]), [huge, "2"]);
     }
 
     #[test]
@@ -131,6 +151,7 @@ mod tests {
         let names = vec!["neg".to_string(), "pos".to_string()];
         let ds = to_dataset(split(&["pos", "neg", "pos"]), &names).unwrap();
         assert_eq!(ds.labels, vec![1, 0, 1]);
+        assert_eq!(ds.ids, vec!["r0", "r1", "r2"]);
         let e = to_dataset(split(&["pos", "meh"]), &names).unwrap_err();
         assert_eq!(
             e.to_string(),

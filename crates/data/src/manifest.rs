@@ -43,6 +43,41 @@ pub struct Manifest {
     pub size: BTreeMap<String, u64>,
     /// Where the data can come from, in the loader's order of preference.
     pub sources: Vec<Source>,
+    /// A small sample bundled with textrnn (IMDB only: [`crate::imdb_sample`]).
+    #[serde(default)]
+    pub sample: Option<Sample>,
+}
+
+/// How a bundled sample of a corpus was made (`[sample]` in the manifest).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    /// File name in `datasets/`.
+    pub file: String,
+    /// Its layout.
+    pub format: String,
+    /// The command that wrote it.
+    pub command: String,
+    /// How the documents were chosen.
+    pub method: String,
+    /// Seed of the draw.
+    pub seed: u64,
+    /// Training documents.
+    pub train: u64,
+    /// Test documents.
+    pub test: u64,
+    /// Documents per class in each split.
+    pub per_class: u64,
+    /// The corpus file the sample was drawn from.
+    pub source_file: String,
+    /// sha256 of that file.
+    pub source_sha256: String,
+    /// sha256 of the sample file.
+    pub sha256: String,
+    /// Size of the sample file in bytes.
+    pub bytes: u64,
+    /// Licence note.
+    pub license: String,
 }
 
 /// One source of a corpus: a URL, local file names, or a Hugging Face Hub dataset.

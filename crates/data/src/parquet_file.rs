@@ -40,7 +40,8 @@ impl std::fmt::Display for RawLabel {
     }
 }
 
-fn perr(path: &Path, message: impl std::fmt::Display) -> Error {
+/// An [`Error::Parquet`] about `path`.
+pub(crate) fn perr(path: &Path, message: impl std::fmt::Display) -> Error {
     Error::Parquet {
         path: path.to_path_buf(),
         message: message.to_string(),

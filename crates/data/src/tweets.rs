@@ -19,12 +19,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::csv_file::{column_index, reader};
+use crate::corpus_dir::first_with;
 use crate::dataset::{Corpus, Dataset};
 use crate::error::{Error, Result};
 use crate::hub;
 use crate::options::LoadOptions;
 use crate::parquet_file::{read_text_label, RawLabel};
+use crate::table::{FileFormat, TableReader, TableSpec};
 
 /// Class names in label order.
 pub const TWEETS_CLASS_NAMES: [&str; 3] = ["negative", "neutral", "positive"];
@@ -50,34 +51,33 @@ fn label_id(path: &Path, line: u64, value: &str) -> Result<u32> {
         })
 }
 
-/// Reads a `Tweets.csv` file.
+/// Reads a `Tweets.csv` file through the one bounded reader of delimited files
+/// ([`TableReader`]: a record over [`crate::MAX_LINE_BYTES`] is refused with its line, never
+/// buffered whole).
 pub fn read_tweets_csv(path: &Path) -> Result<Dataset> {
-    let mut rdr = reader(path, b',')?;
-    let headers = rdr.headers().map_err(|e| Error::csv(path, e))?.clone();
-    let ti = column_index(path, &headers, TWEETS_TEXT_COL)?;
-    let li = column_index(path, &headers, TWEETS_LABEL_COL)?;
+    let spec = TableSpec {
+        format: Some(FileFormat::Csv),
+        text_col: TWEETS_TEXT_COL.into(),
+        label_col: Some(TWEETS_LABEL_COL.into()),
+        delimiter: Some(b','),
+        ..TableSpec::default()
+    };
     let mut ds = Dataset {
         class_names: class_names(),
         ..Dataset::default()
     };
-    let mut row = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(Error::csv(path, e)),
-        }
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
-        let label = label_id(path, line, row.get(li).unwrap_or(""))?;
-        let text = row.get(ti).unwrap_or("");
-        if text.trim().is_empty() {
+    for row in TableReader::open(path, &spec)? {
+        let row = row?;
+        let label = label_id(path, row.line, row.label.as_deref().unwrap_or(""))?;
+        if row.text.trim().is_empty() {
             return Err(Error::EmptyField {
                 path: path.to_path_buf(),
-                line,
+                line: row.line,
                 column: TWEETS_TEXT_COL.into(),
             });
         }
-        ds.texts.push(text.to_string());
+        ds.ids.push(row.id);
+        ds.texts.push(row.text);
         ds.labels.push(label);
     }
     Ok(ds)
@@ -103,22 +103,22 @@ fn read_parquet(path: &Path) -> Result<Dataset> {
                 })
             }
         };
+        ds.ids.push((ds.texts.len() + 1).to_string());
         ds.texts.push(text);
         ds.labels.push(id);
     }
     Ok(ds)
 }
 
-fn find(candidate: &Path) -> Option<PathBuf> {
+/// `candidate` itself when it is a regular file (the user named it), else `Tweets.csv` in
+/// `candidate/airline_tweets/` or `candidate/`: a regular file inside that folder, not a
+/// symbolic link leading out of it (see [`crate::corpus_dir`]).
+fn find(candidate: &Path, opts: &LoadOptions) -> Option<PathBuf> {
     if candidate.is_file() {
         return Some(candidate.to_path_buf());
     }
-    [
-        candidate.join("airline_tweets").join("Tweets.csv"),
-        candidate.join("Tweets.csv"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+    let dirs = [candidate.join("airline_tweets"), candidate.to_path_buf()];
+    first_with(&dirs, &["Tweets.csv"], opts)?.pop()?
 }
 
 fn corpus_from_file(path: &Path) -> Result<Corpus> {
@@ -129,6 +129,7 @@ fn corpus_from_file(path: &Path) -> Result<Corpus> {
         test: None,
         validation: None,
         source: path.display().to_string(),
+        files: Vec::new(),
     })
 }
 
@@ -164,6 +165,8 @@ pub fn read_tweets_hub(repo: &str, opts: &LoadOptions) -> Result<Corpus> {
         };
         match &mut splits[slot] {
             Some(acc) => {
+                // Ids stay those of each file (its row numbers); ids must match texts 1:1.
+                acc.ids.extend(ds.ids);
                 acc.texts.extend(ds.texts);
                 acc.labels.extend(ds.labels);
             }
@@ -181,6 +184,7 @@ pub fn read_tweets_hub(repo: &str, opts: &LoadOptions) -> Result<Corpus> {
         test,
         validation,
         source: format!("hf://datasets/{repo}"),
+        files: Vec::new(),
     })
 }
 
@@ -195,7 +199,7 @@ pub fn load_tweets(
     let mut candidates = opts.search_dirs(path);
     candidates.push(cache.clone());
     for c in &candidates {
-        if let Some(file) = find(c) {
+        if let Some(file) = find(c, opts) {
             return corpus_from_file(&file);
         }
         tried.push(format!(

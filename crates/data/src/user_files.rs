@@ -1,31 +1,40 @@
-//! The user's own CSV/TSV/JSONL files: [`UserFiles`] (the `csv` / `jsonl` data config) and
-//! [`load_user_files`].
+//! The user's own labelled files: [`UserFiles`] (the `files`, `csv`, `jsonl` and `parquet` data
+//! configs), [`load_user_files`] and, for evaluating a run on a new file, [`load_labelled_file`].
 //!
-//! Label ids: given `class_names` (a label outside them is an error with file:line and value),
-//! or inferred from all splits together as the sorted unique values (see [`crate::labels`]).
-//! The CSV delimiter is `,` or `\t`; when not given it is `\t` for a `.tsv` train file, else `,`.
-//! Relative paths are relative to the working directory.
+//! Every file is read through [`TableReader`] (format from the `format` field, the config's
+//! corpus or the file's extension; see [`crate::table`]). Labels are strings kept exactly as
+//! written (`"01"` and `"1"` are two labels). Label ids: given `class_names` (a label outside
+//! them is an error with file:line and value), or inferred from all files together as the sorted
+//! unique values (see [`crate::labels`]). Ids: the `id_col` value, else the 1-based data row.
+//!
+//! Loading fails before anything is returned, naming the file and line, on: a file with no
+//! records, an empty text, a train file with a single class, a label of the validation or test
+//! file that the train file never has, and everything [`TableReader`] refuses. Relative paths are
+//! relative to the working directory; [`crate::DataConfig::rebase`] makes them relative to a
+//! recipe file. [`crate::Corpus::files`] gets a [`Fingerprint`] of each file read.
 //!
 //! ```no_run
-//! use textrnn_data::{load_user_files, FileFormat, UserFiles};
+//! use textrnn_data::{load_user_files, UserFiles};
 //! let files = UserFiles {
 //!     train: "data/train.tsv".into(),
 //!     text_col: "sentence".into(),
 //!     ..UserFiles::default()
 //! };
-//! let corpus = load_user_files(&files, FileFormat::Csv)?;
-//! println!("{:?}", corpus.train.class_names);
+//! let corpus = load_user_files(&files, None)?;
+//! println!("{:?} from {:?}", corpus.train.class_names, corpus.files);
 //! # Ok::<(), textrnn_data::Error>(())
 //! ```
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Corpus;
+use crate::dataset::{Corpus, Dataset};
 use crate::error::{Error, Result};
-use crate::labels::{class_names_for, to_dataset, RawSplit};
-use crate::{csv_file, jsonl_file};
+use crate::fingerprint::{fingerprint, Fingerprint};
+use crate::labels::{class_names_for, to_dataset, RawRecord, RawSplit};
+use crate::table::{FileFormat, TableReader, TableSpec};
 
 fn default_text_col() -> String {
     "text".into()
@@ -35,7 +44,7 @@ fn default_label_col() -> String {
     "label".into()
 }
 
-/// User-supplied files (the fields of the `csv` and `jsonl` data configs).
+/// User-supplied files (the fields of the `files`, `csv`, `jsonl` and `parquet` data configs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserFiles {
@@ -47,14 +56,20 @@ pub struct UserFiles {
     /// Validation file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<PathBuf>,
+    /// File format of every file; detected per file (extension, sniffing) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FileFormat>,
     /// Text column / field (default `text`).
     #[serde(default = "default_text_col")]
     pub text_col: String,
     /// Label column / field (default `label`).
     #[serde(default = "default_label_col")]
     pub label_col: String,
-    /// CSV delimiter, `,` or `\t` (default: inferred from the train file's extension). Not
-    /// allowed for JSONL.
+    /// Id column / field; the 1-based data row when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_col: Option<String>,
+    /// Delimiter of delimited files: `,`, `\t`, `;` or `|` (default: `\t` for `.tsv`, else
+    /// sniffed). Not allowed for JSONL or parquet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
     /// Class names in label-id order; inferred (sorted unique values) when absent.
@@ -68,86 +83,195 @@ impl Default for UserFiles {
             train: PathBuf::new(),
             test: None,
             validation: None,
+            format: None,
             text_col: default_text_col(),
             label_col: default_label_col(),
+            id_col: None,
             delimiter: None,
             class_names: None,
         }
     }
 }
 
-/// File format of [`UserFiles`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileFormat {
-    /// Comma- or tab-separated values with a header row.
-    Csv,
-    /// JSON Lines.
-    Jsonl,
-}
-
 impl UserFiles {
-    /// The delimiter byte: the configured one, else `\t` for `.tsv`, else `,`.
-    pub fn delimiter_byte(&self) -> Result<u8> {
+    /// The configured delimiter as a byte (`None`: by extension or sniffed).
+    pub fn delimiter_byte(&self) -> Result<Option<u8>> {
         match self.delimiter {
-            Some(',') => Ok(b','),
-            Some('\t') => Ok(b'\t'),
+            None => Ok(None),
+            Some(c @ (',' | '\t' | ';' | '|')) => Ok(Some(c as u8)),
             Some(other) => Err(Error::Config {
                 field: "delimiter".into(),
-                message: format!("{other:?} is not supported; use ',' or '\\t'"),
+                message: format!("{other:?} is not supported; use ',', '\\t', ';' or '|'"),
             }),
-            None => Ok(
-                if self
-                    .train
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-                {
-                    b'\t'
-                } else {
-                    b','
-                },
-            ),
         }
+    }
+
+    /// How to read the files: `forced` (the config's corpus) or the `format` field, the columns,
+    /// the delimiter.
+    pub fn table_spec(&self, forced: Option<FileFormat>) -> Result<TableSpec> {
+        let format = forced.or(self.format);
+        let delimiter = self.delimiter_byte()?;
+        if let (Some(f @ (FileFormat::Jsonl | FileFormat::Parquet)), Some(_)) = (format, delimiter)
+        {
+            return Err(Error::Config {
+                field: "delimiter".into(),
+                message: format!("only applies to csv and tsv files, not {f}"),
+            });
+        }
+        Ok(TableSpec {
+            format,
+            text_col: self.text_col.clone(),
+            label_col: Some(self.label_col.clone()),
+            id_col: self.id_col.clone(),
+            delimiter,
+            ..TableSpec::default()
+        })
     }
 }
 
-/// Reads the train file and the optional test and validation files.
-pub fn load_user_files(files: &UserFiles, format: FileFormat) -> Result<Corpus> {
-    let read = |path: &Path| -> Result<RawSplit> {
-        match format {
-            FileFormat::Csv => csv_file::read_records(
-                path,
-                files.delimiter_byte()?,
-                &files.text_col,
-                &files.label_col,
-            ),
-            FileFormat::Jsonl => jsonl_file::read_records(path, &files.text_col, &files.label_col),
+/// Reads every row of a labelled file, refusing empty texts: the records and the fingerprint.
+fn read_labelled(path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fingerprint)> {
+    let mut records = Vec::new();
+    for row in TableReader::open(path, spec)? {
+        let row = row?;
+        if row.text.trim().is_empty() {
+            return Err(Error::EmptyText {
+                path: path.to_path_buf(),
+                line: row.line,
+                column: spec.text_col.clone(),
+            });
         }
-    };
-    if format == FileFormat::Jsonl && files.delimiter.is_some() {
-        return Err(Error::Config {
-            field: "delimiter".into(),
-            message: "only applies to csv files, not jsonl".into(),
+        records.push(RawRecord {
+            id: row.id,
+            text: row.text,
+            label: row.label.unwrap_or_default(),
+            line: row.line,
         });
     }
-    let train = read(&files.train)?;
-    let test = files.test.as_deref().map(read).transpose()?;
-    let validation = files.validation.as_deref().map(read).transpose()?;
-    let all: Vec<&RawSplit> = std::iter::once(&train)
-        .chain(test.as_ref())
-        .chain(validation.as_ref())
-        .collect();
+    let fp = fingerprint(path, records.len() as u64)?;
+    let split = RawSplit {
+        path: path.to_path_buf(),
+        records,
+    };
+    Ok((split, fp))
+}
+
+/// Each distinct label of `split` with the line of its first occurrence, in that order.
+fn first_lines(split: &RawSplit) -> Vec<(&str, u64)> {
+    let mut seen = HashSet::new();
+    split
+        .records
+        .iter()
+        .filter(|r| seen.insert(r.label.as_str()))
+        .map(|r| (r.label.as_str(), r.line))
+        .collect()
+}
+
+/// Refuses a train split with a single class and other splits with labels the train split lacks.
+fn check_labels(train: &RawSplit, others: &[&RawSplit]) -> Result<()> {
+    let train_labels = first_lines(train);
+    if let [(only, _)] = train_labels.as_slice() {
+        return Err(Error::SingleClass {
+            path: train.path.clone(),
+            label: only.to_string(),
+            rows: train.records.len() as u64,
+        });
+    }
+    let known: HashSet<&str> = train_labels.iter().map(|(l, _)| *l).collect();
+    for split in others {
+        if let Some((label, line)) = first_lines(split)
+            .into_iter()
+            .find(|(l, _)| !known.contains(l))
+        {
+            return Err(Error::UnseenLabel {
+                path: split.path.clone(),
+                line,
+                label: label.to_string(),
+                train: train.path.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the train file and the optional validation and test files (see the module docs).
+/// `forced` is the format a `csv` / `jsonl` / `parquet` config imposes; `None` for `files`.
+pub fn load_user_files(files: &UserFiles, forced: Option<FileFormat>) -> Result<Corpus> {
+    let spec = files.table_spec(forced)?;
+    let (train, train_fp) = read_labelled(&files.train, &spec)?;
+    let validation = files
+        .validation
+        .as_deref()
+        .map(|p| read_labelled(p, &spec))
+        .transpose()?;
+    let test = files
+        .test
+        .as_deref()
+        .map(|p| read_labelled(p, &spec))
+        .transpose()?;
+    let others: Vec<&RawSplit> = validation.iter().chain(&test).map(|(s, _)| s).collect();
+    check_labels(&train, &others)?;
+    let all: Vec<&RawSplit> = std::iter::once(&train).chain(others).collect();
     let class_names = class_names_for(&all, files.class_names.as_deref())?;
     tracing::info!(
         train = %files.train.display(),
         classes = ?class_names,
         "loaded user files"
     );
+    let mut fps = vec![train_fp];
+    let mut dataset = |split: Option<(RawSplit, Fingerprint)>| -> Result<Option<Dataset>> {
+        split
+            .map(|(s, fp)| {
+                fps.push(fp);
+                to_dataset(s, &class_names)
+            })
+            .transpose()
+    };
+    let validation = dataset(validation)?;
+    let test = dataset(test)?;
     Ok(Corpus {
         train: to_dataset(train, &class_names)?,
-        test: test.map(|s| to_dataset(s, &class_names)).transpose()?,
-        validation: validation
-            .map(|s| to_dataset(s, &class_names))
-            .transpose()?,
+        test,
+        validation,
         source: files.train.display().to_string(),
+        files: fps,
     })
+}
+
+/// Most unknown labels [`load_labelled_file`] names.
+const MAX_UNKNOWN_LABELS: usize = 10;
+
+/// Reads a labelled file for evaluation against a run's `class_names` (`spec.label_col` must be
+/// set). Every label must be one of `class_names`: otherwise one [`Error::UnknownLabels`] names
+/// the unknown labels (up to 10, with the first line of each) and the run's classes.
+pub fn load_labelled_file(
+    path: &Path,
+    spec: &TableSpec,
+    class_names: &[String],
+) -> Result<Dataset> {
+    if spec.label_col.is_none() {
+        return Err(Error::Config {
+            field: "label_col".into(),
+            message: format!("{}: no label column given to evaluate on", path.display()),
+        });
+    }
+    let (split, _) = read_labelled(path, spec)?;
+    let known: HashSet<&str> = class_names.iter().map(String::as_str).collect();
+    let unknown: Vec<(&str, u64)> = first_lines(&split)
+        .into_iter()
+        .filter(|(l, _)| !known.contains(l))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::UnknownLabels {
+            path: path.to_path_buf(),
+            count: unknown.len(),
+            unknown: unknown
+                .into_iter()
+                .take(MAX_UNKNOWN_LABELS)
+                .map(|(l, line)| (l.to_string(), line))
+                .collect(),
+            classes: class_names.to_vec(),
+        });
+    }
+    to_dataset(split, class_names)
 }

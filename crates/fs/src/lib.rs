@@ -90,6 +90,33 @@ pub fn write_with<T, E: From<Error>>(
     Ok(value)
 }
 
+/// Whether `name` is one of [`write_with`]'s temporary files (`.<name>.<random>.tmp`).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp") && name.len() > 5
+}
+
+/// Removes the temporary files [`write_with`] left in `dir` (not in its sub-directories) when a
+/// process was killed while writing; returns the files removed. A missing `dir` removes nothing.
+pub fn remove_temporaries(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::new("list", dir, e)),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::new("list", dir, e))?;
+        let name = entry.file_name();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && is_temporary(&name.to_string_lossy()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::new("remove", &path, e))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(unix)]
 fn set_mode_0644(file: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
@@ -123,6 +150,27 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn leftover_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("model.safetensors"), b"x").unwrap();
+        std::fs::write(dir.path().join(".model.safetensors.a1B2c3.tmp"), b"half").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"user").unwrap();
+        std::fs::write(dir.path().join("notes.tmp"), b"user").unwrap();
+        let removed = remove_temporaries(dir.path()).unwrap();
+        assert_eq!(
+            removed,
+            vec![dir.path().join(".model.safetensors.a1B2c3.tmp")]
+        );
+        assert_eq!(
+            entries(dir.path()),
+            vec![".hidden", "model.safetensors", "notes.tmp"]
+        );
+        assert!(remove_temporaries(&dir.path().join("absent"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

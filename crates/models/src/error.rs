@@ -70,6 +70,13 @@ pub enum Error {
         /// The shape found in the file.
         found: Vec<usize>,
     },
+
+    /// A model does not fit in memory, or its sizes overflow a 64-bit count.
+    #[error("not enough memory: {reason}")]
+    Memory {
+        /// What needs how much, and what is available.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -84,9 +84,15 @@ impl ParamSpec {
         }
     }
 
-    /// Number of scalars.
+    /// Number of scalars (`usize::MAX` if the product overflows; a planned spec never does,
+    /// see [`Self::checked_numel`]).
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.checked_numel().unwrap_or(usize::MAX)
+    }
+
+    /// Number of scalars, `None` when the product of the shape overflows `usize`.
+    pub fn checked_numel(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d))
     }
 
     /// Draws the initial values (f64, row-major) from the seeded generator.
@@ -101,7 +107,7 @@ impl ParamSpec {
             }
             Initializer::GlorotUniform => {
                 let (fan_in, fan_out) = fans(&self.shape);
-                let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt();
+                let limit = (6.0 / fan_in.saturating_add(fan_out).max(1) as f64).sqrt();
                 (0..n).map(|_| uniform(&mut rng, -limit, limit)).collect()
             }
             Initializer::LstmBias { units } => {
@@ -180,8 +186,9 @@ fn fans(shape: &[usize]) -> (usize, usize) {
         [n] => (*n, *n),
         [a, b] => (*a, *b),
         [rest @ .., i, o] => {
-            let rf: usize = rest.iter().product();
-            (rf * i, rf * o)
+            // Planned shapes have products that fit; saturate rather than wrap regardless.
+            let rf = rest.iter().fold(1usize, |n, d| n.saturating_mul(*d));
+            (rf.saturating_mul(*i), rf.saturating_mul(*o))
         }
     }
 }

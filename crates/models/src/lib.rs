@@ -31,8 +31,10 @@
 mod classifier;
 mod device;
 mod error;
+mod header;
 mod init;
 mod layers;
+pub mod memory;
 mod model;
 mod spec;
 mod summary;
@@ -40,6 +42,9 @@ mod summary;
 pub use classifier::{Classifier, Mode, Output};
 pub use device::select_device;
 pub use error::{Error, Result};
+pub use header::{
+    read_weights_header, save_weights, TensorHeader, WeightsHeader, SEQ_LEN_METADATA,
+};
 pub use init::{init_params, Initializer, ParamSpec};
 pub use layers::activation::Activation;
 pub use layers::conv1d::{conv1d, Conv1d, Conv1dSpec};
@@ -51,6 +56,9 @@ pub use layers::recurrent::{
     recurrent_layer, BidirectionalSpec, GruSpec, LstmSpec, MergeMode, Recurrent, RecurrentSpec,
 };
 pub use layers::window::Padding;
+pub use memory::{
+    available_memory, check_memory, format_bytes, MemoryEstimate, MAX_TENSOR_ELEMENTS,
+};
 pub use model::TextClassifier;
 pub use spec::{LayerSpec, ModelSpec};
 pub use summary::{LayerSummary, Summary};

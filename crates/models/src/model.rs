@@ -92,7 +92,9 @@ impl TextClassifier {
     ///
     /// Every declared key must be present with its declared shape: a missing file, a file
     /// that is not valid safetensors (e.g. truncated), a missing tensor or a wrong shape is an
-    /// error naming the file and the tensor. Extra tensors are ignored with a warning.
+    /// error naming the file and the tensor. Extra tensors are ignored with a warning. The
+    /// header is checked first ([`ModelSpec::check_weights`]), so a file that does not fit the
+    /// spec is refused before its data is read.
     pub fn load(
         spec: &ModelSpec,
         seq_len: usize,
@@ -100,6 +102,7 @@ impl TextClassifier {
         device: &Device,
     ) -> Result<(Self, VarMap)> {
         let path = path.as_ref();
+        spec.check_weights(seq_len, path)?;
         let params = spec.param_specs(seq_len)?;
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),

@@ -19,7 +19,10 @@
 //! pooling layers need a sequence `(T, C)` input (so a recurrent layer with
 //! `return_sequences = false` cannot feed another one); rates lie in `[0, 1)`; sizes are
 //! positive; `input_dim ≥ 2`. Keras `Conv1D`/`MaxPooling1D` do not support masking, so
-//! `mask_zero = true` followed by either is rejected. Shapes per layer (batch omitted):
+//! `mask_zero = true` followed by either is rejected. Sizes are counted with checked
+//! arithmetic: a parameter, or (once the sequence length is known) one example's activation,
+//! of more than [`crate::MAX_TENSOR_ELEMENTS`] values, or a size that overflows, is an error
+//! naming the layer, so counts are never wrapped. Shapes per layer (batch omitted):
 //!
 //! - embedding: `(T)` → `(T, output_dim)`;
 //! - lstm / gru: `(T, F)` → `(T, d·u)` with `return_sequences`, else `(d·u)`; `d = 2` when bidirectional;
@@ -55,7 +58,8 @@ use crate::layers::dropout::DropoutSpec;
 use crate::layers::embedding::EmbeddingSpec;
 use crate::layers::max_pooling1d::MaxPooling1dSpec;
 use crate::layers::recurrent::{BidirectionalSpec, GruSpec, LstmSpec};
-use crate::layers::{FeatureShape, LayerKind, PlanContext};
+use crate::layers::{FeatureShape, LayerKind, PlanContext, Work};
+use crate::memory::MAX_TENSOR_ELEMENTS;
 use crate::Output;
 
 /// A model: a name and a stack of layers, first an embedding, last a dense output layer.
@@ -139,6 +143,8 @@ pub(crate) struct LayerPlan {
     pub(crate) input: FeatureShape,
     pub(crate) output: FeatureShape,
     pub(crate) params: Vec<ParamSpec>,
+    /// What one training example keeps in this layer (zero when the length is unknown).
+    pub(crate) work: Work,
 }
 
 impl ModelSpec {
@@ -267,7 +273,7 @@ impl ModelSpec {
                 masked,
                 check_lengths: seq_len.is_some(),
             })?;
-            let params = planned
+            let params: Vec<ParamSpec> = planned
                 .params
                 .into_iter()
                 .map(|p| ParamSpec {
@@ -275,12 +281,37 @@ impl ModelSpec {
                     ..p
                 })
                 .collect();
+            let fail = |reason: String| Error::spec(index, kind, reason);
+            for p in &params {
+                check_size(p.checked_numel(), || {
+                    format!("parameter `{}` of shape {:?}", p.path, p.shape)
+                })
+                .map_err(fail)?;
+            }
+            // Activation sizes only mean something once the sequence length is known.
+            let work = if seq_len.is_some() {
+                let what = || {
+                    format!(
+                        "one example's activation ({:?} -> {:?})",
+                        shape.dims(),
+                        planned.output.dims()
+                    )
+                };
+                let work = kind_impl.training_elements(shape, planned.output);
+                check_size(work.map(|w| w.largest), what).map_err(fail)?;
+                // The total per example is the largest tensor times a few: bounded as well.
+                check_size(work.map(|w| w.total), what).map_err(fail)?;
+                work.unwrap_or_default()
+            } else {
+                Work::default()
+            };
             plans.push(LayerPlan {
                 name,
                 class_name,
                 input: shape,
                 output: planned.output,
                 params,
+                work,
             });
             shape = planned.output;
             masked = planned.masked;
@@ -295,6 +326,25 @@ impl ModelSpec {
             ));
         }
         Ok(plans)
+    }
+}
+
+/// `Ok` when `elements` (`None`: the product overflowed) is at most
+/// [`MAX_TENSOR_ELEMENTS`]; else the reason, naming `what`.
+fn check_size(
+    elements: Option<usize>,
+    what: impl FnOnce() -> String,
+) -> std::result::Result<(), String> {
+    match elements {
+        Some(n) if n <= MAX_TENSOR_ELEMENTS => Ok(()),
+        Some(n) => Err(format!(
+            "{} has {n} values, more than the {MAX_TENSOR_ELEMENTS} (2^36, 256 GiB as f32) one tensor may hold; reduce the sizes",
+            what()
+        )),
+        None => Err(format!(
+            "{} has more values than a 64-bit count holds; reduce the sizes",
+            what()
+        )),
     }
 }
 

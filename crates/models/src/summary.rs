@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::spec::ModelSpec;
 
 /// One summary row.
@@ -55,19 +55,23 @@ pub struct Summary {
 }
 
 impl ModelSpec {
-    /// The summary for inputs of `seq_len` tokens (validates the spec).
+    /// The summary for inputs of `seq_len` tokens (validates the spec). Sizes too large to
+    /// count or to hold (see [`crate::MAX_TENSOR_ELEMENTS`]) are an error, never wrapped counts.
     pub fn summary(&self, seq_len: usize) -> Result<Summary> {
-        let layers: Vec<LayerSummary> = self
+        let layers = self
             .plan(seq_len)?
             .into_iter()
-            .map(|plan| LayerSummary {
-                class_name: plan.class_name.to_string(),
-                output_shape: plan.output.dims(),
-                params: plan.params.iter().map(|p| p.numel()).sum(),
-                name: plan.name,
+            .map(|plan| {
+                Ok(LayerSummary {
+                    class_name: plan.class_name.to_string(),
+                    output_shape: plan.output.dims(),
+                    // Planning bounded every tensor, so `numel` is exact.
+                    params: checked_sum(plan.params.iter().map(|p| p.numel()))?,
+                    name: plan.name,
+                })
             })
-            .collect();
-        let total = layers.iter().map(|l| l.params).sum();
+            .collect::<Result<Vec<_>>>()?;
+        let total = checked_sum(layers.iter().map(|l| l.params))?;
         Ok(Summary {
             name: self.name.clone(),
             seq_len,
@@ -77,6 +81,17 @@ impl ModelSpec {
             non_trainable_params: 0,
         })
     }
+}
+
+/// The sum of parameter `counts`, an error instead of a wrapped sum.
+fn checked_sum(counts: impl IntoIterator<Item = usize>) -> Result<usize> {
+    counts
+        .into_iter()
+        .try_fold(0usize, |acc, n| acc.checked_add(n))
+        .ok_or_else(|| Error::InvalidSpec {
+            layer: "model".into(),
+            reason: "the parameter count overflows a 64-bit count; reduce the sizes".into(),
+        })
 }
 
 /// `1362817` → `"1,362,817"`.

@@ -67,7 +67,20 @@ pub fn pad_sequences(
     if maxlen == 0 {
         return Err(Error::invalid("maxlen", "must be at least 1"));
     }
-    let mut out = Vec::with_capacity(seqs.len() * maxlen);
+    // `N x maxlen` ids: counted without overflow and reserved fallibly, so an absurd maxlen is
+    // an error instead of a wrapped size or an aborting allocation.
+    let too_large = || {
+        Error::invalid(
+            "maxlen",
+            format!(
+                "{} sequences of {maxlen} token ids do not fit in memory",
+                seqs.len()
+            ),
+        )
+    };
+    let total = seqs.len().checked_mul(maxlen).ok_or_else(too_large)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(total).map_err(|_| too_large())?;
     for seq in seqs {
         let kept: &[u32] = if seq.len() > maxlen {
             match truncating {
@@ -141,6 +154,19 @@ mod tests {
     fn maxlen_zero_is_an_error() {
         let err = pad_sequences(&seqs(), 0, Padding::Pre, Truncating::Pre, 0).unwrap_err();
         assert!(err.to_string().contains("maxlen"), "{err}");
+    }
+
+    #[test]
+    fn an_absurd_maxlen_is_an_error_not_an_abort() {
+        let seqs = seqs();
+        // The count overflows; the count fits but its bytes do not.
+        for maxlen in [usize::MAX, usize::MAX / 8] {
+            let err = pad_sequences(&seqs, maxlen, Padding::Pre, Truncating::Pre, 0).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invalid config field `maxlen`: 4 sequences of {maxlen} token ids do not fit in memory")
+            );
+        }
     }
 
     #[test]

@@ -164,6 +164,15 @@ impl Batches<'_> {
         &self.order
     }
 
+    /// Passes over the next `n` batches without building them (a resumed epoch skips the
+    /// batches it already trained on).
+    pub(crate) fn skip_batches(&mut self, n: usize) {
+        self.pos = self
+            .pos
+            .saturating_add(n.saturating_mul(self.batch_size))
+            .min(self.order.len());
+    }
+
     fn make(&self, indices: &[usize]) -> Result<Batch> {
         let s = self.split;
         let mut tokens = Vec::with_capacity(indices.len() * s.seq_len);

@@ -57,6 +57,15 @@ pub enum Error {
         /// The value observed.
         value: f64,
     },
+    /// A training checkpoint cannot be written, read or resumed from (wrong file, another
+    /// config or seed, another model or data, a newer format).
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A callback failed for its own reason.
     #[error("callback `{callback}` failed: {reason}")]
     Callback {
@@ -72,6 +81,16 @@ impl Error {
     pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidConfig {
             field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Error {
+    /// An [`Error::Checkpoint`] about the file at `path`.
+    pub fn checkpoint(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.to_path_buf(),
             reason: reason.into(),
         }
     }

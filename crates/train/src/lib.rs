@@ -3,7 +3,9 @@
 //! See `docs/ARCHITECTURE.md` for the contracts shared with the other crates.
 //!
 //! * [`fit`] trains a [`Classifier`](textrnn_models::Classifier) on an [`EncodedSplit`] with a
-//!   [`TrainConfig`] and returns a [`History`]; [`evaluate`] and [`predict_proba`] run it in
+//!   [`TrainConfig`] and returns a [`History`]; [`fit_with`] does the same, interruptible and
+//!   resumable from a checkpoint ([`FitControl`], [`resume`]), and warns about diverging
+//!   epochs ([`divergence`]); [`evaluate`] and [`predict_proba`] run it in
 //!   eval mode. What is done with the probabilities afterwards (reports, curves, thresholds,
 //!   LIME, plots) lives in `textrnn-eval`, whose [`Predictions`](textrnn_eval::Predictions)
 //!   [`predict_proba`] returns.
@@ -22,24 +24,30 @@
 pub mod callbacks;
 mod config;
 mod data;
+mod divergence;
 mod error;
 mod inference;
 mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod resume;
 mod trainer;
 
 pub use callbacks::{
-    BatchLogs, BestCheckpoint, Callback, Control, EarlyStopping, EarlyStoppingConfig, EpochLogs,
-    EpochRecord, History, Logs, Monitor, MonitorMode, ProgressBar, SaveFn, TrainBegin,
+    BatchLogs, BestCheckpoint, Callback, CallbackState, Control, EarlyStopping,
+    EarlyStoppingConfig, EpochLogs, EpochRecord, History, Logs, Monitor, MonitorMode, ProgressBar,
+    SaveFn, TrainBegin, WARNINGS_KEY,
 };
 pub use config::{metric_by_name, TrainConfig};
 pub use data::{Batch, Batches, EncodedSplit};
+pub use divergence::{divergence, DIVERGENCE_LOSS_FACTOR, DIVERGENCE_MAX_LOSS};
 pub use error::{Error, Result};
 pub use inference::{evaluate, predict_proba, EvalMetrics, PROGRESS_MIN_ROWS};
 pub use loss::{binary_cross_entropy_with_logits, sparse_categorical_cross_entropy, Loss};
-pub use metrics::{Accuracy, Auc, Direction, LossMean, Metric, MetricBatch};
+pub use metrics::{Accuracy, Auc, Direction, LossMean, Metric, MetricBatch, MetricState};
 pub use optim::{
-    Adam, AdamConfig, AnyOptimizer, Optimizer, OptimizerConfig, RmsProp, RmsPropConfig,
+    Adam, AdamConfig, AnyOptimizer, Optimizer, OptimizerConfig, OptimizerState, RmsProp,
+    RmsPropConfig,
 };
-pub use trainer::{fit, DROPOUT_STREAM};
+pub use resume::{FitControl, FitOutcome, CHECKPOINT_FORMAT};
+pub use trainer::{fit, fit_with, DROPOUT_STREAM};

@@ -18,6 +18,11 @@
 //! the progress display (`verbose > 0`), the caller's callbacks, then early stopping from the
 //! config.
 //!
+//! [`fit_with`] is the same loop, interruptible and resumable ([`FitControl`]): it checks the
+//! stop flag after every batch, writes a checkpoint at the end of every epoch (and every
+//! `checkpoint_every` steps, and on interruption) and can start from one; an epoch whose losses
+//! blow up is marked diverged ([`divergence`](crate::divergence)).
+//!
 //! The pieces: `fit` checks the inputs and sets up; `Trainer::epochs` is the epoch loop,
 //! `Trainer::train_epoch` one pass over the training batches, `Trainer::train_step` one gradient
 //! step, `Trainer::validate` the validation pass; `Callbacks` sends each event to every callback.
@@ -28,23 +33,27 @@
 //! history.save_csv(run_dir.join("history.csv"))?;
 //! ```
 
+use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Var};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use textrnn_models::{Classifier, Mode, Output};
 
 use crate::callbacks::{
-    BatchLogs, Callback, Control, EarlyStopping, EpochLogs, History, Logs, ProgressBar, TrainBegin,
+    BatchLogs, Callback, CallbackState, Control, EarlyStopping, EpochLogs, EpochRecord, History,
+    Logs, ProgressBar, TrainBegin,
 };
 use crate::config::{metric_by_name, TrainConfig};
 use crate::data::{Batch, EncodedSplit};
+use crate::divergence::divergence;
 use crate::error::{Error, Result};
 use crate::inference::{check_logits, eval_into, host_probs, model_device};
 use crate::loss::Loss;
-use crate::metrics::{LossMean, Metric, MetricBatch};
+use crate::metrics::{LossMean, Metric, MetricBatch, MetricState};
 use crate::optim::{AnyOptimizer, Optimizer};
+use crate::resume::{self, FitControl, FitOutcome, Position, RunKey, TrainState};
 
 /// Stream of the ChaCha8 generator that drives dropout (the shuffle uses stream 0).
 pub const DROPOUT_STREAM: u64 = 1;
@@ -62,7 +71,29 @@ pub fn fit(
     seed: u64,
     callbacks: &mut [Box<dyn Callback>],
 ) -> Result<History> {
+    let control = FitControl::default();
+    Ok(fit_with(model, train, val, cfg, seed, callbacks, &control)?.into_history())
+}
+
+/// [`fit`], interruptible and resumable as `control` says (see [`FitControl`] and the
+/// checkpoint layout in [`crate::resume`]). With `FitControl::default()` it is exactly `fit`.
+///
+/// On resume the model's weights, the optimizer, both random streams, the running metrics of
+/// the epoch in progress, the history and the callbacks' state (early stopping, best
+/// checkpoint) come from the checkpoint; the callbacks get `on_train_begin` and then their
+/// saved state. Besides `fit`'s errors: [`Error::Checkpoint`] for a checkpoint that cannot be
+/// read or written, or that belongs to another config, seed, data or model.
+pub fn fit_with(
+    model: &dyn Classifier,
+    train: &EncodedSplit,
+    val: Option<&EncodedSplit>,
+    cfg: &TrainConfig,
+    seed: u64,
+    callbacks: &mut [Box<dyn Callback>],
+    control: &FitControl,
+) -> Result<FitOutcome> {
     check_inputs(model, train, val, cfg)?;
+    control.validate()?;
     let output = model.output();
     let loss = cfg.loss_for(output)?;
     let metric_names = cfg.metric_names(output);
@@ -75,6 +106,7 @@ pub fn fit(
         ));
     }
     let optimizer = cfg.optimizer.build(vars.clone())?;
+    let key = RunKey::new(cfg, seed, train, val, &vars)?;
     let mut trainer = Trainer::new(model, cfg, loss, optimizer, &metric_names, seed)?;
     let mut progress = (cfg.verbose > 0).then(|| ProgressBar::new(cfg.verbose));
     let mut cbs = Callbacks::new(progress.as_mut(), callbacks, early.as_mut());
@@ -97,9 +129,19 @@ pub fn fit(
         n_val: val.map(|v| v.len()),
         vars: &vars,
     })?;
-    let history = trainer.epochs(train, val, &mut cbs)?;
-    cbs.train_end(&history)?;
-    Ok(history)
+    let start = match &control.resume {
+        Some(path) => trainer.restore(path, &key, &mut cbs)?,
+        None => Start::default(),
+    };
+    let saver = control
+        .checkpoint
+        .as_deref()
+        .map(|path| Saver { path, key: &key });
+    let outcome = trainer.epochs(train, val, &mut cbs, start, control, saver.as_ref())?;
+    if let FitOutcome::Completed { history } = &outcome {
+        cbs.train_end(history)?;
+    }
+    Ok(outcome)
 }
 
 /// Rejects a config or data that cannot train `model`, before any work.
@@ -182,6 +224,35 @@ impl Tracked {
         }
     }
 
+    /// The loss mean's then every metric's running totals.
+    fn state(&self) -> Vec<MetricState> {
+        std::iter::once(self.loss.state())
+            .chain(self.metrics.iter().map(|m| m.state()))
+            .collect()
+    }
+
+    /// Continues from [`Tracked::state`] of the same metrics.
+    fn restore(&mut self, states: Vec<MetricState>) -> Result<()> {
+        if states.len() != 1 + self.metrics.len() {
+            return Err(Error::Shape(format!(
+                "{} saved metric states for the loss and {} metrics",
+                states.len(),
+                self.metrics.len()
+            )));
+        }
+        for (m, state) in std::iter::once(&mut self.loss as &mut dyn Metric)
+            .chain(
+                self.metrics
+                    .iter_mut()
+                    .map(|m| m.as_mut() as &mut dyn Metric),
+            )
+            .zip(states)
+        {
+            m.restore(state)?;
+        }
+        Ok(())
+    }
+
     /// Inserts `<prefix>loss` and `<prefix><metric>` for every metric, in that order.
     fn write(&self, prefix: &str, logs: &mut Logs) {
         logs.insert(format!("{prefix}loss"), self.loss.compute());
@@ -199,12 +270,38 @@ struct Trainer<'a> {
     loss: Loss,
     optimizer: AnyOptimizer,
     device: Device,
+    /// The model's variables (weights saved in and restored from checkpoints).
+    vars: Vec<Var>,
     /// Batch order, one permutation per epoch (stream 0).
     shuffle_rng: ChaCha8Rng,
+    /// Word position of `shuffle_rng` at the start of the current epoch, before its
+    /// permutation was drawn (what a mid-epoch checkpoint saves).
+    shuffle_epoch_start: u128,
     /// Dropout masks, handed to the model as `Mode::Train` (stream [`DROPOUT_STREAM`]).
     dropout_rng: ChaCha8Rng,
     train: Tracked,
     val: Tracked,
+}
+
+/// Where the epoch loop starts: from scratch, or where a checkpoint left off.
+#[derive(Default)]
+struct Start {
+    history: History,
+    position: Position,
+}
+
+/// Where and for which training checkpoints are written.
+struct Saver<'a> {
+    path: &'a Path,
+    key: &'a RunKey,
+}
+
+/// How one pass over the training batches ended.
+enum Pass {
+    /// Every batch trained on: the epoch's `loss` and metrics.
+    Done(Logs),
+    /// A stop was requested after `step` batches.
+    Interrupted { step: usize },
 }
 
 impl<'a> Trainer<'a> {
@@ -225,56 +322,112 @@ impl<'a> Trainer<'a> {
             loss,
             optimizer,
             device: model_device(model),
+            vars: model.vars(),
             shuffle_rng: ChaCha8Rng::seed_from_u64(seed),
+            shuffle_epoch_start: 0,
             dropout_rng,
             train: Tracked::new(metric_names)?,
             val: Tracked::new(metric_names)?,
         })
     }
 
-    /// Runs the epochs until the last one or until a callback asks to stop.
+    /// Runs the epochs from `start` until the last one, a callback's stop or a stop request.
     fn epochs(
         &mut self,
         train: &EncodedSplit,
         val: Option<&EncodedSplit>,
         cbs: &mut Callbacks<'_>,
-    ) -> Result<History> {
-        let mut history = History::new();
-        for epoch in 0..self.cfg.epochs {
+        start: Start,
+        control: &FitControl,
+        saver: Option<&Saver<'_>>,
+    ) -> Result<FitOutcome> {
+        let Start {
+            mut history,
+            position,
+        } = start;
+        if position.stopped {
+            return Ok(FitOutcome::Completed { history });
+        }
+        for epoch in position.epoch..self.cfg.epochs {
             let started = Instant::now();
             cbs.epoch_begin(epoch)?;
-            let mut logs = self.train_epoch(epoch, train, cbs)?;
+            let skip = if epoch == position.epoch {
+                position.step
+            } else {
+                0
+            };
+            let mut logs =
+                match self.train_epoch(epoch, skip, train, cbs, control, saver, &history)? {
+                    Pass::Done(logs) => logs,
+                    Pass::Interrupted { step } => {
+                        return Ok(FitOutcome::Interrupted {
+                            history,
+                            epoch,
+                            step,
+                        })
+                    }
+                };
             if let Some(v) = val {
                 self.validate(v, &mut logs)?;
+            }
+            let first_loss = history.records().first().and_then(|r| r.logs.get("loss"));
+            let diverged = divergence(first_loss, &logs);
+            if let Some(why) = &diverged {
+                tracing::warn!(epoch = epoch + 1, "{why}");
             }
             let epoch_logs = EpochLogs {
                 epoch,
                 logs,
                 elapsed: started.elapsed(),
+                diverged,
             };
             tracing::debug!(epoch = epoch + 1, logs = %epoch_logs.logs.format(), "epoch end");
-            history.push(epoch, epoch_logs.logs.clone());
-            if cbs.epoch_end(epoch, &epoch_logs)? == Control::Stop {
+            history.push_record(EpochRecord {
+                epoch,
+                logs: epoch_logs.logs.clone(),
+                warnings: epoch_logs.diverged.iter().cloned().collect(),
+            });
+            let stopped = cbs.epoch_end(epoch, &epoch_logs)? == Control::Stop;
+            if let Some(saver) = saver {
+                let next = Position {
+                    epoch: epoch + 1,
+                    step: 0,
+                    stopped,
+                    shuffle_pos: self.shuffle_rng.get_word_pos(),
+                };
+                self.save(saver, cbs, &history, next)?;
+            }
+            if stopped {
                 tracing::info!(epoch = epoch + 1, "training stopped by a callback");
                 break;
             }
         }
-        Ok(history)
+        Ok(FitOutcome::Completed { history })
     }
 
-    /// One pass over the training batches; returns `loss` and the metrics of the epoch.
+    /// One pass over the training batches of `epoch`, the first `skip` of which were done
+    /// before a resume; returns `loss` and the metrics of the epoch, or where a stop request
+    /// interrupted it (after writing the checkpoint).
+    #[allow(clippy::too_many_arguments)]
     fn train_epoch(
         &mut self,
         epoch: usize,
+        skip: usize,
         train: &EncodedSplit,
         cbs: &mut Callbacks<'_>,
-    ) -> Result<Logs> {
-        self.train.reset();
+        control: &FitControl,
+        saver: Option<&Saver<'_>>,
+        history: &History,
+    ) -> Result<Pass> {
+        self.shuffle_epoch_start = self.shuffle_rng.get_word_pos();
+        if skip == 0 {
+            self.train.reset();
+        }
         let rng = self.cfg.shuffle.then_some(&mut self.shuffle_rng);
-        for (index, batch) in train
-            .batches(self.cfg.batch_size, rng, &self.device)?
-            .enumerate()
-        {
+        let mut batches = train.batches(self.cfg.batch_size, rng, &self.device)?;
+        let steps = batches.len();
+        batches.skip_batches(skip);
+        for (index, batch) in (skip..).zip(batches) {
             let batch = batch?;
             let batch_loss = self.train_step(epoch, index, &batch)?;
             if !cbs.is_empty() {
@@ -290,10 +443,35 @@ impl<'a> Trainer<'a> {
                     },
                 )?;
             }
+            let done = index + 1;
+            let interrupted = control.stop_requested();
+            // the end of the epoch writes its own checkpoint
+            let due = done < steps
+                && control
+                    .checkpoint_every
+                    .is_some_and(|n| self.optimizer.iterations().is_multiple_of(n as u64));
+            if let Some(saver) = saver.filter(|_| interrupted || due) {
+                let here = Position {
+                    epoch,
+                    step: done,
+                    stopped: false,
+                    shuffle_pos: self.shuffle_epoch_start,
+                };
+                self.save(saver, cbs, history, here)?;
+            }
+            if interrupted {
+                tracing::info!(
+                    epoch = epoch + 1,
+                    batch = done,
+                    checkpoint = ?saver.map(|s| s.path),
+                    "training interrupted"
+                );
+                return Ok(Pass::Interrupted { step: done });
+            }
         }
         let mut logs = Logs::new();
         self.train.write("", &mut logs);
-        Ok(logs)
+        Ok(Pass::Done(logs))
     }
 
     /// Forward with dropout, loss, backward and one optimizer update on `batch` (number `index`
@@ -336,6 +514,76 @@ impl<'a> Trainer<'a> {
         )?;
         self.val.write("val_", logs);
         Ok(())
+    }
+
+    /// Writes the checkpoint of the training at `position` (see [`crate::resume`]).
+    fn save(
+        &self,
+        saver: &Saver<'_>,
+        cbs: &Callbacks<'_>,
+        history: &History,
+        position: Position,
+    ) -> Result<()> {
+        let state = TrainState {
+            position,
+            dropout_pos: self.dropout_rng.get_word_pos(),
+            weights: self.vars.iter().map(|v| v.as_detached_tensor()).collect(),
+            optimizer_name: self.optimizer.name().to_string(),
+            optimizer: self.optimizer.state()?,
+            train_metrics: if position.step > 0 {
+                self.train.state()
+            } else {
+                Vec::new()
+            },
+            history: history.clone(),
+            callbacks: cbs.states()?,
+        };
+        resume::write(saver.path, saver.key, state)?;
+        tracing::debug!(
+            epoch = position.epoch + 1,
+            step = position.step,
+            path = %saver.path.display(),
+            "checkpoint written"
+        );
+        Ok(())
+    }
+
+    /// Puts the model, optimizer, random streams, running metrics and callbacks back as the
+    /// checkpoint at `path` has them; returns where to continue.
+    fn restore(&mut self, path: &Path, key: &RunKey, cbs: &mut Callbacks<'_>) -> Result<Start> {
+        let state = resume::read(path, key, &self.device)?;
+        let bad = |e: &dyn std::fmt::Display| Error::checkpoint(path, e.to_string());
+        if state.optimizer_name != self.optimizer.name() {
+            return Err(bad(&format!(
+                "holds {} state, the config trains with {}",
+                state.optimizer_name,
+                self.optimizer.name()
+            )));
+        }
+        for (var, w) in self.vars.iter().zip(&state.weights) {
+            var.set(w)?;
+        }
+        self.optimizer
+            .load_state(&state.optimizer)
+            .map_err(|e| bad(&e))?;
+        self.shuffle_rng.set_word_pos(state.position.shuffle_pos);
+        self.dropout_rng.set_word_pos(state.dropout_pos);
+        if state.position.step > 0 {
+            self.train
+                .restore(state.train_metrics)
+                .map_err(|e| bad(&e))?;
+        }
+        cbs.restore(state.callbacks).map_err(|e| bad(&e))?;
+        tracing::info!(
+            epoch = state.position.epoch + 1,
+            step = state.position.step,
+            path = %path.display(),
+            "resuming training"
+        );
+        Ok(Start {
+            history: state.history,
+            position: state.position,
+        })
     }
 }
 
@@ -401,6 +649,34 @@ impl<'a> Callbacks<'a> {
 
     fn train_end(&mut self, history: &History) -> Result<()> {
         self.each(|cb| cb.on_train_end(history))
+    }
+
+    /// `(name, state)` of every callback that has state to checkpoint, in calling order.
+    fn states(&self) -> Result<Vec<(String, CallbackState)>> {
+        let mut states = Vec::new();
+        for cb in self.0.iter() {
+            if let Some(state) = cb.checkpoint_state().map_err(|e| named(&**cb, e))? {
+                states.push((cb.name().to_string(), state));
+            }
+        }
+        Ok(states)
+    }
+
+    /// Hands each saved state to the next callback of its name, in calling order.
+    fn restore(&mut self, states: Vec<(String, CallbackState)>) -> Result<()> {
+        let mut next = 0;
+        for (name, state) in states {
+            let Some(offset) = self.0[next..].iter().position(|cb| cb.name() == name) else {
+                return Err(Error::Shape(format!(
+                    "it holds the state of callback `{name}`, which this training does not have"
+                )));
+            };
+            let cb = &mut self.0[next + offset];
+            cb.restore_checkpoint_state(state)
+                .map_err(|e| named(&**cb, e))?;
+            next += offset + 1;
+        }
+        Ok(())
     }
 }
 

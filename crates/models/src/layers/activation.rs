@@ -41,7 +41,7 @@ impl Activation {
     }
 
     /// The Keras name (`"relu"`), as written in a spec.
-    pub(crate) fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Activation::Linear => "linear",
             Activation::Relu => "relu",

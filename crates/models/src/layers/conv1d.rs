@@ -34,7 +34,7 @@ use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::window::{planned_len, same_padding, Padding};
-use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::activation::Activation;
@@ -88,6 +88,15 @@ impl LayerKind for Conv1dSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(conv1d(cx.input.features(), self, cx.vb)?))
+    }
+
+    /// The gathered windows `(T', k·C)`, the convolution and its activation `(T', filters)`.
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let out = output.elements()?;
+        let windows = (output.dims().first().copied().unwrap_or(0))
+            .checked_mul(self.kernel_size)?
+            .checked_mul(input.features())?;
+        Work::of(&[windows, out, out])
     }
 }
 

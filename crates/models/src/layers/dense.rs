@@ -22,7 +22,7 @@ use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::activation::Activation;
@@ -64,6 +64,12 @@ impl LayerKind for DenseSpec {
             activation,
             cx.vb,
         )?))
+    }
+
+    /// The affine output and its activation.
+    fn training_elements(&self, _input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let out = output.elements()?;
+        Work::of(&[out, out])
     }
 }
 

@@ -28,7 +28,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{check_rate, BuildContext, Flow, Forward, LayerKind, PlanContext, Planned};
+use super::{
+    check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work,
+};
 use crate::error::Result;
 use crate::Mode;
 
@@ -48,6 +50,12 @@ impl LayerKind for DropoutSpec {
 
     fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(Dropout::new(self.rate)))
+    }
+
+    /// The output and its keep mask.
+    fn training_elements(&self, _input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let out = output.elements()?;
+        Work::of(&[out, out])
     }
 }
 

@@ -26,7 +26,7 @@ use candle_core::{Module, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::window::{planned_len, same_padding, window_len, Padding};
-use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
+use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work};
 use crate::error::Result;
 use crate::Mode;
 
@@ -75,6 +75,12 @@ impl LayerKind for MaxPooling1dSpec {
 
     fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(MaxPooling1d::new(self)))
+    }
+
+    /// The gathered windows `(T', p·C)` and the maxima `(T', C)`.
+    fn training_elements(&self, _input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let out = output.elements()?;
+        Work::of(&[out.checked_mul(self.pool_size)?, out])
     }
 }
 

@@ -50,6 +50,14 @@ impl FeatureShape {
         }
     }
 
+    /// Values per example (`T`, `T·C` or `C`); `None` when the product overflows `usize`.
+    pub(crate) fn elements(&self) -> Option<usize> {
+        match self {
+            FeatureShape::Tokens(n) | FeatureShape::Flat(n) => Some(*n),
+            FeatureShape::Seq(t, c) => t.checked_mul(*c),
+        }
+    }
+
     /// `[None, ...]` dims as a vector, batch excluded.
     pub(crate) fn dims(&self) -> Vec<usize> {
         match self {
@@ -147,6 +155,35 @@ pub(crate) trait LayerKind {
 
     /// Builds the layer, fetching its declared parameters from `cx.vb`.
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>>;
+
+    /// The values one example keeps for the backward pass in this layer (f32 elements, an
+    /// estimate), `input` → `output` as planned: the total and the largest single tensor.
+    /// `None` when a count overflows `usize`. By default the output alone.
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let _ = input;
+        Work::of(&[output.elements()?])
+    }
+}
+
+/// Per-example values of one layer's training pass ([`LayerKind::training_elements`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Work {
+    /// All the layer's activations and intermediates together.
+    pub(crate) total: usize,
+    /// The largest single one.
+    pub(crate) largest: usize,
+}
+
+impl Work {
+    /// The work of tensors of `sizes` elements; `None` when the sum overflows.
+    pub(crate) fn of(sizes: &[usize]) -> Option<Self> {
+        Some(Self {
+            total: sizes
+                .iter()
+                .try_fold(0usize, |acc, n| acc.checked_add(*n))?,
+            largest: sizes.iter().copied().max().unwrap_or(0),
+        })
+    }
 }
 
 /// What flows between built layers: the activations and the `(B, T)` padding mask (1 = real

@@ -56,7 +56,7 @@ use crate::init::{Initializer, ParamSpec};
 use crate::layers::dropout::keep_mask;
 use crate::layers::embedding::Embedding;
 use crate::layers::{
-    check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned,
+    check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work,
 };
 use crate::Mode;
 
@@ -621,7 +621,21 @@ impl RecurrentSpec {
     fn plan(&self, cx: &PlanContext, bidirectional: bool) -> Result<Planned> {
         self.check(cx)?;
         let (t, f) = cx.sequence("a recurrent layer")?;
-        let width = self.units() * if bidirectional { 2 } else { 1 };
+        let directions = if bidirectional { 2 } else { 1 };
+        // Every size below (`G·u` gate columns, `d·u` outputs) is a multiple of `u` no larger
+        // than `d·G·u`: once that fits, plain arithmetic cannot wrap.
+        let units = self.units();
+        if units
+            .checked_mul(self.gates())
+            .and_then(|g| g.checked_mul(directions))
+            .is_none()
+        {
+            return Err(cx.err(format!(
+                "{}: units {units} is too large (its gate sizes overflow)",
+                self.kind()
+            )));
+        }
+        let width = units * directions;
         let output = if self.return_sequences() {
             FeatureShape::Seq(t, width)
         } else {
@@ -642,6 +656,23 @@ impl RecurrentSpec {
             cx.vb,
         )?))
     }
+
+    /// Per direction and step: the input projection and the activated gates (`G·u` each), the
+    /// hidden and cell states (`u` each); then the output.
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        let steps = input.dims().first().copied().unwrap_or(0);
+        let directions = output.features() / self.units().max(1);
+        let u = self.units();
+        let gates = steps.checked_mul(self.gates())?.checked_mul(u)?;
+        let states = steps.checked_mul(u)?;
+        let per_direction = [gates, gates, states, states];
+        let mut sizes = Vec::with_capacity(per_direction.len() * directions + 1);
+        for _ in 0..directions {
+            sizes.extend(per_direction);
+        }
+        sizes.push(output.elements()?);
+        Work::of(&sizes)
+    }
 }
 
 impl LayerKind for LstmSpec {
@@ -652,6 +683,10 @@ impl LayerKind for LstmSpec {
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         RecurrentSpec::Lstm(self.clone()).build(cx, false)
     }
+
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        RecurrentSpec::Lstm(self.clone()).training_elements(input, output)
+    }
 }
 
 impl LayerKind for GruSpec {
@@ -661,6 +696,10 @@ impl LayerKind for GruSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         RecurrentSpec::Gru(self.clone()).build(cx, false)
+    }
+
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        RecurrentSpec::Gru(self.clone()).training_elements(input, output)
     }
 }
 
@@ -677,6 +716,10 @@ impl LayerKind for BidirectionalSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         self.layer.build(cx, true)
+    }
+
+    fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
+        self.layer.training_elements(input, output)
     }
 }
 

@@ -33,7 +33,10 @@ pub(crate) fn window_len(t: usize, window: usize, stride: usize, padding: Paddin
 /// Left and right padding of a `same` window op, TensorFlow convention.
 pub(crate) fn same_padding(t: usize, window: usize, stride: usize) -> (usize, usize) {
     let out = t.div_ceil(stride);
-    let total = ((out.saturating_sub(1)) * stride + window).saturating_sub(t);
+    // `(out - 1)·stride < t`, so only adding a (planned, bounded) window could overflow.
+    let total = (out.saturating_sub(1) * stride)
+        .saturating_add(window)
+        .saturating_sub(t);
     (total / 2, total - total / 2)
 }
 

@@ -29,7 +29,7 @@
 
 use std::time::Duration;
 
-use candle_core::Var;
+use candle_core::{Tensor, Var};
 
 use super::history::History;
 use crate::error::Result;
@@ -144,6 +144,9 @@ pub struct EpochLogs {
     pub logs: Logs,
     /// Wall time of the epoch including validation.
     pub elapsed: Duration,
+    /// Why the epoch counts as diverged ([`divergence`](crate::divergence)), if it does: its
+    /// weights must never be kept as the best ones.
+    pub diverged: Option<String>,
 }
 
 impl EpochLogs {
@@ -151,6 +154,17 @@ impl EpochLogs {
     pub fn get(&self, key: &str) -> Option<f64> {
         self.logs.get(key)
     }
+}
+
+/// What a callback carries across an interruption (best value so far, patience counter, best
+/// weights), saved in the training checkpoint and handed back on resume. `json` holds the
+/// scalars (floats as `f64::to_bits` so they come back bit for bit), `tensors` any weights.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackState {
+    /// The callback's scalars, in a layout of its choosing.
+    pub json: serde_json::Value,
+    /// The callback's tensors, in an order of its choosing.
+    pub tensors: Vec<Tensor>,
 }
 
 /// Observer of the training loop; every method has a do-nothing default.
@@ -180,8 +194,20 @@ pub trait Callback {
         Ok(Control::Continue)
     }
 
-    /// Training is over (normally or by a stop request); `history` holds every epoch.
+    /// Training is over (normally or by a stop request); `history` holds every epoch. Not
+    /// called when [`fit_with`](crate::fit_with) returns interrupted.
     fn on_train_end(&mut self, _history: &History) -> Result<()> {
+        Ok(())
+    }
+
+    /// The state to save in a training checkpoint (`None`, the default: nothing to carry).
+    fn checkpoint_state(&self) -> Result<Option<CallbackState>> {
+        Ok(None)
+    }
+
+    /// Continues from a [`Callback::checkpoint_state`] of the interrupted run; called after
+    /// [`Callback::on_train_begin`] of the resumed run.
+    fn restore_checkpoint_state(&mut self, _state: CallbackState) -> Result<()> {
         Ok(())
     }
 }

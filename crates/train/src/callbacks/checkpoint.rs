@@ -1,9 +1,11 @@
 //! Keep the best weights on disk (Keras `ModelCheckpoint(save_best_only=True)`).
 //!
-//! At each epoch end, if the monitored quantity improves (see [`Monitor`]), the callback either
-//! writes the named variables as safetensors with `candle_core::safetensors::save` through
-//! [`textrnn_fs::write_with`] (temporary file, fsync, rename), so `path` always holds a complete
-//! file, or calls a user closure with the variables and the logs.
+//! At each epoch end that did not diverge ([`EpochLogs::diverged`]), if the monitored quantity
+//! improves (see [`Monitor`]), the callback either writes the named variables as safetensors
+//! with `candle_core::safetensors::save` through [`textrnn_fs::write_with`] (temporary file,
+//! fsync, rename), so `path` always holds a complete file, or calls a user closure with the
+//! variables and the logs. Its best value is part of a training checkpoint, so a resumed run
+//! saves exactly when the uninterrupted one would.
 //!
 //! ```no_run
 //! use candle_nn::VarMap;
@@ -18,8 +20,9 @@ use std::path::{Path, PathBuf};
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 
-use super::callback::{Callback, Control, EpochLogs, TrainBegin};
+use super::callback::{Callback, CallbackState, Control, EpochLogs, TrainBegin};
 use super::monitor::{Monitor, MonitorMode};
+use super::{from_json, to_json};
 use crate::error::Result;
 
 /// What to do with the weights of a new best epoch: `(vars in Classifier::vars order, logs)`.
@@ -133,6 +136,10 @@ impl Callback for BestCheckpoint {
             );
             return Ok(Control::Continue);
         };
+        if let Some(why) = &logs.diverged {
+            tracing::debug!(epoch = epoch + 1, reason = %why, "diverged epoch not saved as the best");
+            return Ok(Control::Continue);
+        }
         if !self.monitor.is_improvement(current, self.best) {
             return Ok(Control::Continue);
         }
@@ -151,6 +158,21 @@ impl Callback for BestCheckpoint {
         }
         Ok(Control::Continue)
     }
+
+    fn checkpoint_state(&self) -> Result<Option<CallbackState>> {
+        let state = (self.best.map(f64::to_bits), self.best_epoch);
+        Ok(Some(CallbackState {
+            json: to_json(self.name(), &state)?,
+            tensors: Vec::new(),
+        }))
+    }
+
+    fn restore_checkpoint_state(&mut self, state: CallbackState) -> Result<()> {
+        let (best, best_epoch): (Option<u64>, Option<usize>) = from_json(self.name(), state.json)?;
+        self.best = best.map(f64::from_bits);
+        self.best_epoch = best_epoch;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +182,17 @@ mod tests {
     use crate::callbacks::callback::Logs;
     use candle_core::{DType, Device};
     use std::time::Duration;
+
+    /// The start of a run of `epochs` epochs on `vars`.
+    fn begin(epochs: usize, n_val: Option<usize>, vars: &[Var]) -> TrainBegin<'_> {
+        TrainBegin {
+            epochs,
+            steps_per_epoch: 1,
+            n_train: 1,
+            n_val,
+            vars,
+        }
+    }
 
     #[test]
     fn writes_only_on_improvement() {
@@ -178,14 +211,8 @@ mod tests {
         let var = varmap.all_vars().pop().unwrap();
         let mut ck =
             BestCheckpoint::safetensors(&path, &varmap, "val_loss", MonitorMode::Auto).unwrap();
-        ck.on_train_begin(&TrainBegin {
-            epochs: 3,
-            steps_per_epoch: 1,
-            n_train: 1,
-            n_val: Some(1),
-            vars: std::slice::from_ref(&var),
-        })
-        .unwrap();
+        ck.on_train_begin(&begin(3, Some(1), std::slice::from_ref(&var)))
+            .unwrap();
         for (e, loss) in [0.5, 0.3, 0.4].into_iter().enumerate() {
             var.set(&Tensor::new(&[e as f32, e as f32], &Device::Cpu).unwrap())
                 .unwrap();
@@ -197,6 +224,7 @@ mod tests {
                     epoch: e,
                     logs,
                     elapsed: Duration::ZERO,
+                    diverged: None,
                 },
             )
             .unwrap();
@@ -225,14 +253,7 @@ mod tests {
         )
         .unwrap();
         let var = Var::new(&[0f32], &Device::Cpu).unwrap();
-        ck.on_train_begin(&TrainBegin {
-            epochs: 2,
-            steps_per_epoch: 1,
-            n_train: 1,
-            n_val: None,
-            vars: &[var],
-        })
-        .unwrap();
+        ck.on_train_begin(&begin(2, None, &[var])).unwrap();
         for (e, acc) in [0.5, 0.6].into_iter().enumerate() {
             let mut logs = Logs::new();
             logs.insert("accuracy", acc);
@@ -242,10 +263,55 @@ mod tests {
                     epoch: e,
                     logs,
                     elapsed: Duration::ZERO,
+                    diverged: None,
                 },
             )
             .unwrap();
         }
         assert_eq!(seen.get(), 2);
+    }
+
+    #[test]
+    fn diverged_epochs_are_not_saved_and_the_best_value_survives_a_resume() {
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let closure = |seen: std::rc::Rc<std::cell::RefCell<Vec<usize>>>| -> SaveFn {
+            Box::new(move |_, logs| {
+                seen.borrow_mut().push(logs.epoch);
+                Ok(())
+            })
+        };
+        let end = |ck: &mut BestCheckpoint, e: usize, v: f64, diverged: bool| {
+            let mut logs = Logs::new();
+            logs.insert("val_loss", v);
+            ck.on_epoch_end(
+                e,
+                &EpochLogs {
+                    epoch: e,
+                    logs,
+                    elapsed: Duration::ZERO,
+                    diverged: diverged.then(|| "diverged".into()),
+                },
+            )
+            .unwrap();
+        };
+        let begin = begin(4, Some(1), &[]);
+        let mut ck =
+            BestCheckpoint::with_closure(closure(seen.clone()), "val_loss", MonitorMode::Auto)
+                .unwrap();
+        ck.on_train_begin(&begin).unwrap();
+        end(&mut ck, 0, 0.5, false);
+        end(&mut ck, 1, 0.1, true);
+        assert_eq!((ck.best(), ck.best_epoch()), (Some(0.5), Some(0)));
+        // a resumed run knows the best so far: 0.6 is not saved, 0.4 is
+        let mut again =
+            BestCheckpoint::with_closure(closure(seen.clone()), "val_loss", MonitorMode::Auto)
+                .unwrap();
+        again.on_train_begin(&begin).unwrap();
+        again
+            .restore_checkpoint_state(ck.checkpoint_state().unwrap().unwrap())
+            .unwrap();
+        end(&mut again, 2, 0.6, false);
+        end(&mut again, 3, 0.4, false);
+        assert_eq!(*seen.borrow(), vec![0, 3]);
     }
 }

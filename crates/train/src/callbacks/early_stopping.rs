@@ -10,6 +10,9 @@
 //! elif wait ≥ patience and e > 0: stop
 //! ```
 //!
+//! An epoch marked diverged ([`EpochLogs::diverged`]) counts as not improving and is never
+//! snapshotted.
+//!
 //! With `restore_best_weights`, the snapshot (copies of the variables' tensors) is written back
 //! into the model's variables at the end of training — also when training ran all its epochs.
 //!
@@ -22,9 +25,10 @@
 
 use candle_core::{Tensor, Var};
 
-use super::callback::{Callback, Control, EpochLogs, TrainBegin};
+use super::callback::{Callback, CallbackState, Control, EpochLogs, TrainBegin};
 use super::history::History;
 use super::monitor::{Monitor, MonitorMode};
+use super::{check_weights, from_json, to_json};
 use crate::error::Result;
 
 /// Serde configuration of [`EarlyStopping`] (Keras argument names and defaults, except
@@ -60,6 +64,17 @@ impl Default for EarlyStoppingConfig {
             start_from_epoch: 0,
         }
     }
+}
+
+/// What [`EarlyStopping`] saves in a checkpoint (the best value as `f64` bits).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedState {
+    wait: usize,
+    best: Option<u64>,
+    best_epoch: Option<usize>,
+    stopped_epoch: Option<usize>,
+    warned_missing: bool,
+    best_weights: bool,
 }
 
 /// Stops training when the monitored quantity stops improving; optionally restores the best
@@ -158,12 +173,14 @@ impl Callback for EarlyStopping {
         if epoch < self.config.start_from_epoch {
             return Ok(Control::Continue);
         }
-        if self.config.restore_best_weights && self.best_weights.is_none() {
+        // A diverged epoch is never the best one, nor the fallback snapshot.
+        let diverged = logs.diverged.is_some();
+        if self.config.restore_best_weights && self.best_weights.is_none() && !diverged {
             self.best_weights = Some(self.snapshot()?);
             self.best_epoch = Some(epoch);
         }
         self.wait += 1;
-        if self.monitor.is_improvement(current, self.best) {
+        if !diverged && self.monitor.is_improvement(current, self.best) {
             self.best = Some(current);
             self.best_epoch = Some(epoch);
             if self.config.restore_best_weights {
@@ -188,6 +205,35 @@ impl Callback for EarlyStopping {
             return Ok(Control::Stop);
         }
         Ok(Control::Continue)
+    }
+
+    fn checkpoint_state(&self) -> Result<Option<CallbackState>> {
+        let state = SavedState {
+            wait: self.wait,
+            best: self.best.map(f64::to_bits),
+            best_epoch: self.best_epoch,
+            stopped_epoch: self.stopped_epoch,
+            warned_missing: self.warned_missing,
+            best_weights: self.best_weights.is_some(),
+        };
+        Ok(Some(CallbackState {
+            json: to_json(self.name(), &state)?,
+            tensors: self.best_weights.clone().unwrap_or_default(),
+        }))
+    }
+
+    fn restore_checkpoint_state(&mut self, state: CallbackState) -> Result<()> {
+        let saved: SavedState = from_json(self.name(), state.json)?;
+        if saved.best_weights {
+            check_weights(self.name(), &self.vars, &state.tensors)?;
+        }
+        self.wait = saved.wait;
+        self.best = saved.best.map(f64::from_bits);
+        self.best_epoch = saved.best_epoch;
+        self.stopped_epoch = saved.stopped_epoch;
+        self.warned_missing = saved.warned_missing;
+        self.best_weights = saved.best_weights.then_some(state.tensors);
+        Ok(())
     }
 
     fn on_train_end(&mut self, _history: &History) -> Result<()> {
@@ -215,6 +261,17 @@ mod tests {
     use candle_core::Device;
     use std::time::Duration;
 
+    /// The start of a run of `epochs` epochs on `vars`, with validation.
+    fn begin(epochs: usize, vars: &[Var]) -> TrainBegin<'_> {
+        TrainBegin {
+            epochs,
+            steps_per_epoch: 1,
+            n_train: 1,
+            n_val: Some(1),
+            vars,
+        }
+    }
+
     fn logs(epoch: usize, key: &str, v: f64) -> EpochLogs {
         let mut l = Logs::new();
         l.insert(key, v);
@@ -222,19 +279,13 @@ mod tests {
             epoch,
             logs: l,
             elapsed: Duration::ZERO,
+            diverged: None,
         }
     }
 
     /// Feeds `values` one per epoch; returns the epoch at which Stop came, if any.
     fn run(es: &mut EarlyStopping, key: &str, values: &[f64], vars: &[Var]) -> Option<usize> {
-        es.on_train_begin(&TrainBegin {
-            epochs: values.len(),
-            steps_per_epoch: 1,
-            n_train: 1,
-            n_val: Some(1),
-            vars,
-        })
-        .unwrap();
+        es.on_train_begin(&begin(values.len(), vars)).unwrap();
         for (e, &v) in values.iter().enumerate() {
             // the "weights" of epoch e are the value e
             for var in vars {
@@ -351,6 +402,82 @@ mod tests {
             run(&mut plain, "val_accuracy", &[0.5, 0.6, 0.55, 0.58], &[var]),
             Some(3)
         );
+    }
+
+    #[test]
+    fn diverged_epochs_are_never_the_best_nor_the_fallback() {
+        let var = Var::new(&[0f32], &Device::Cpu).unwrap();
+        let cfg = EarlyStoppingConfig {
+            patience: 2,
+            restore_best_weights: true,
+            ..Default::default()
+        };
+        let mut es = EarlyStopping::new(&cfg).unwrap();
+        es.on_train_begin(&begin(4, std::slice::from_ref(&var)))
+            .unwrap();
+        // epoch 0 diverged (not even the fallback snapshot), 1 is the best, 2 diverged with a
+        // lower val_loss, 3 worse: stop at 3 (wait 2) and restore epoch 1
+        let mut stops = Vec::new();
+        for (e, (v, diverged)) in [(9.0, true), (0.5, false), (0.1, true), (0.6, false)]
+            .into_iter()
+            .enumerate()
+        {
+            var.set(&Tensor::new(&[e as f32], &Device::Cpu).unwrap())
+                .unwrap();
+            let mut l = logs(e, "val_loss", v);
+            l.diverged = diverged.then(|| "diverged".to_string());
+            stops.push(es.on_epoch_end(e, &l).unwrap());
+        }
+        assert_eq!(
+            stops,
+            [
+                Control::Continue,
+                Control::Continue,
+                Control::Continue,
+                Control::Stop
+            ]
+        );
+        assert_eq!((es.best(), es.best_epoch()), (Some(0.5), Some(1)));
+        es.on_train_end(&History::new()).unwrap();
+        assert_eq!(var.as_tensor().to_vec1::<f32>().unwrap(), vec![1.0]);
+    }
+
+    #[test]
+    fn checkpoint_state_round_trips_into_a_fresh_callback() {
+        let var = Var::new(&[0f32], &Device::Cpu).unwrap();
+        let cfg = EarlyStoppingConfig {
+            patience: 1,
+            restore_best_weights: true,
+            ..Default::default()
+        };
+        let begin = begin(3, std::slice::from_ref(&var));
+        let mut es = EarlyStopping::new(&cfg).unwrap();
+        es.on_train_begin(&begin).unwrap();
+        var.set(&Tensor::new(&[7f32], &Device::Cpu).unwrap())
+            .unwrap();
+        es.on_epoch_end(0, &logs(0, "val_loss", 0.25)).unwrap();
+        let state = es.checkpoint_state().unwrap().unwrap();
+        let mut again = EarlyStopping::new(&cfg).unwrap();
+        again.on_train_begin(&begin).unwrap();
+        again.restore_checkpoint_state(state).unwrap();
+        assert_eq!(
+            (again.best(), again.best_epoch(), again.wait()),
+            (Some(0.25), Some(0), 0)
+        );
+        // the saved weights come back at the end; a worse epoch stops (patience 1)
+        var.set(&Tensor::new(&[8f32], &Device::Cpu).unwrap())
+            .unwrap();
+        assert_eq!(
+            again.on_epoch_end(1, &logs(1, "val_loss", 0.5)).unwrap(),
+            Control::Stop
+        );
+        again.on_train_end(&History::new()).unwrap();
+        assert_eq!(var.as_tensor().to_vec1::<f32>().unwrap(), vec![7.0]);
+        let wrong = CallbackState {
+            json: serde_json::json!({"wait": "x"}),
+            tensors: vec![],
+        };
+        assert!(again.restore_checkpoint_state(wrong).is_err());
     }
 
     #[test]

@@ -18,6 +18,9 @@ use std::path::Path;
 use super::callback::Logs;
 use crate::error::{Error, Result};
 
+/// The key of the warnings list in [`History::to_json`].
+pub const WARNINGS_KEY: &str = "warnings";
+
 /// One epoch's logs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
@@ -25,6 +28,9 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// `loss`, metrics, `val_*` values.
     pub logs: Logs,
+    /// Warnings about this epoch (divergence), in the order raised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Every epoch's logs, in order: what [`fit`](crate::fit) returns and what
@@ -43,7 +49,23 @@ impl History {
 
     /// Appends the logs of `epoch`.
     pub fn push(&mut self, epoch: usize, logs: Logs) {
-        self.records.push(EpochRecord { epoch, logs });
+        self.push_record(EpochRecord {
+            epoch,
+            logs,
+            warnings: Vec::new(),
+        });
+    }
+
+    /// Appends a whole record (logs and warnings).
+    pub fn push_record(&mut self, record: EpochRecord) {
+        self.records.push(record);
+    }
+
+    /// Every warning as `(epoch, message)`, in epoch order.
+    pub fn warnings(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.records
+            .iter()
+            .flat_map(|r| r.warnings.iter().map(move |w| (r.epoch, w.as_str())))
     }
 
     /// The recorded epochs.
@@ -121,7 +143,9 @@ impl History {
         })
     }
 
-    /// JSON text in Keras' `history.history` layout plus an `epoch` list (keys sorted).
+    /// JSON text in Keras' `history.history` layout plus an `epoch` list (keys sorted), and,
+    /// only when there are any, `"warnings": [{"epoch": e, "message": "..."}, ...]` (a list of
+    /// objects, not of numbers: readers of the per-epoch series skip the `warnings` key).
     pub fn to_json(&self) -> Result<String> {
         let mut map = serde_json::Map::new();
         map.insert(
@@ -140,6 +164,13 @@ impl History {
                 })
                 .collect();
             map.insert(k, serde_json::Value::Array(values));
+        }
+        let warnings: Vec<serde_json::Value> = self
+            .warnings()
+            .map(|(epoch, message)| serde_json::json!({"epoch": epoch, "message": message}))
+            .collect();
+        if !warnings.is_empty() {
+            map.insert(WARNINGS_KEY.into(), serde_json::Value::Array(warnings));
         }
         serde_json::to_string_pretty(&serde_json::Value::Object(map)).map_err(|e| {
             Error::Serialize {
@@ -191,6 +222,23 @@ mod tests {
         assert_eq!(v["val_loss"], serde_json::json!([null, 0.4]));
         assert_eq!(h.series("val_loss").unwrap()[1], 0.4);
         assert!(h.series("auc").is_none());
+        assert!(v.get("warnings").is_none());
+        h.push_record(EpochRecord {
+            epoch: 2,
+            logs: logs(&[("loss", 9.0)]),
+            warnings: vec!["diverging".into()],
+        });
+        assert_eq!(h.warnings().collect::<Vec<_>>(), vec![(2, "diverging")]);
+        let v: serde_json::Value = serde_json::from_str(&h.to_json().unwrap()).unwrap();
+        assert_eq!(
+            v["warnings"],
+            serde_json::json!([{"epoch": 2, "message": "diverging"}])
+        );
+        // the CSV keeps its columns
+        assert!(h
+            .to_csv()
+            .unwrap()
+            .starts_with("epoch,loss,accuracy,val_loss\n"));
     }
 
     #[test]

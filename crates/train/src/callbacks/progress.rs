@@ -3,8 +3,9 @@
 //! `verbose = 1` on a terminal: one indicatif bar per epoch over its batches, showing the
 //! running loss and metrics (`Epoch 3/10` then `25/25 ━━━━━━ 2s - loss: 0.4120 - accuracy: ...`),
 //! finished with the validation values. When stderr is not a terminal (logs, CI), or with
-//! `verbose = 2`, one summary line per epoch is printed to stdout instead — the job of this
-//! callback is to print, so it does not go through `tracing`.
+//! `verbose = 2`, one summary line per epoch is printed to stderr instead (stdout is kept for
+//! results, so `train --json | jq` works) — the job of this callback is to print, so it does not
+//! go through `tracing`.
 //!
 //! ```
 //! use textrnn_train::ProgressBar;
@@ -95,7 +96,7 @@ impl Callback for ProgressBar {
             let train = fmt_pairs(logs.logs.iter().filter(|(k, _)| !k.starts_with("val_")));
             let val = fmt_pairs(logs.logs.iter().filter(|(k, _)| k.starts_with("val_")));
             let sep = if val.is_empty() { "" } else { " - " };
-            println!(
+            eprintln!(
                 "Epoch {}/{} - {} steps - {secs:.1}s {per_step:.0}ms/step - {train}{sep}{val}",
                 epoch + 1,
                 self.epochs,

@@ -14,7 +14,7 @@
 
 use textrnn_eval::argmax;
 
-use super::metric::{Metric, MetricBatch};
+use super::metric::{Metric, MetricBatch, MetricState};
 
 /// Fraction of correct argmax predictions.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +54,20 @@ impl Metric for Accuracy {
 
     fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    fn state(&self) -> MetricState {
+        MetricState {
+            counts: vec![self.correct, self.total],
+            ..Default::default()
+        }
+    }
+
+    fn restore(&mut self, state: MetricState) -> crate::error::Result<()> {
+        state.check(self.name(), 0, 2, None)?;
+        self.correct = state.counts[0];
+        self.total = state.counts[1];
+        Ok(())
     }
 }
 

@@ -62,6 +62,24 @@ impl super::Metric for Auc {
         self.labels.clear();
         self.n_classes = 0;
     }
+
+    fn state(&self) -> super::MetricState {
+        super::MetricState {
+            counts: vec![self.n_classes as u64],
+            probs: self.probs.clone(),
+            labels: self.labels.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn restore(&mut self, state: super::MetricState) -> crate::error::Result<()> {
+        let n_classes = state.counts.first().map_or(0, |&c| c as usize);
+        state.check(self.name(), 0, 1, Some(n_classes))?;
+        self.n_classes = n_classes;
+        self.probs = state.probs;
+        self.labels = state.labels;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

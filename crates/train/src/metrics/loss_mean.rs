@@ -10,7 +10,7 @@
 //! assert_eq!(m.compute(), 1.5); // (3·1 + 1·3) / 4
 //! ```
 
-use super::metric::{Direction, Metric, MetricBatch};
+use super::metric::{Direction, Metric, MetricBatch, MetricState};
 
 /// Sample-weighted mean of per-batch mean losses.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +46,21 @@ impl Metric for LossMean {
 
     fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    fn state(&self) -> MetricState {
+        MetricState {
+            sums: vec![self.sum],
+            counts: vec![self.count],
+            ..Default::default()
+        }
+    }
+
+    fn restore(&mut self, state: MetricState) -> crate::error::Result<()> {
+        state.check(self.name(), 1, 1, None)?;
+        self.sum = state.sums[0];
+        self.count = state.counts[0];
+        Ok(())
     }
 
     fn direction(&self) -> Direction {

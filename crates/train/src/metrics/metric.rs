@@ -50,6 +50,50 @@ pub enum Direction {
     Down,
 }
 
+/// The running totals of a [`Metric`], saved in a training checkpoint so that an epoch resumed
+/// after an interruption reports exactly what it would have reported uninterrupted. Each metric
+/// decides which of the lists it uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricState {
+    /// Floating-point totals (a loss sum).
+    pub sums: Vec<f64>,
+    /// Integer totals (counts).
+    pub counts: Vec<u64>,
+    /// Kept probabilities (the AUC keeps every score).
+    pub probs: Vec<f32>,
+    /// Kept labels.
+    pub labels: Vec<u32>,
+}
+
+impl MetricState {
+    /// Checks the shape a metric expects (`sums`, `counts` lengths and `probs = labels × classes`
+    /// when `per_label` is given); `name` names the metric in the error.
+    pub(crate) fn check(
+        &self,
+        name: &str,
+        sums: usize,
+        counts: usize,
+        per_label: Option<usize>,
+    ) -> crate::error::Result<()> {
+        let probs_ok = match per_label {
+            Some(c) => Some(self.probs.len()) == self.labels.len().checked_mul(c),
+            None => self.probs.is_empty() && self.labels.is_empty(),
+        };
+        if self.sums.len() == sums && self.counts.len() == counts && probs_ok {
+            Ok(())
+        } else {
+            Err(crate::error::Error::Shape(format!(
+                "saved state of metric `{name}` has {} sums, {} counts, {} probabilities and {} \
+                 labels, which it does not use",
+                self.sums.len(),
+                self.counts.len(),
+                self.probs.len(),
+                self.labels.len()
+            )))
+        }
+    }
+}
+
 /// A statistic accumulated over batches and read at any time.
 pub trait Metric: Send {
     /// Keras' name of the metric (`"accuracy"`, `"auc"`, `"loss"`); logs use `val_<name>` for
@@ -65,6 +109,12 @@ pub trait Metric: Send {
 
     /// Forgets everything seen.
     fn reset(&mut self);
+
+    /// The running totals, for a checkpoint.
+    fn state(&self) -> MetricState;
+
+    /// Continues from totals returned by [`Metric::state`]; rejects a state of another shape.
+    fn restore(&mut self, state: MetricState) -> crate::error::Result<()>;
 
     /// Whether larger values are better.
     fn direction(&self) -> Direction {

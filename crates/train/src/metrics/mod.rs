@@ -11,4 +11,4 @@ mod metric;
 pub use accuracy::Accuracy;
 pub use auc::Auc;
 pub use loss_mean::LossMean;
-pub use metric::{Direction, Metric, MetricBatch};
+pub use metric::{Direction, Metric, MetricBatch, MetricState};

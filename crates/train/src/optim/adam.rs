@@ -28,9 +28,9 @@
 
 use std::sync::Mutex;
 
-use candle_core::{backprop::GradStore, CpuStorage, InplaceOp2, Layout, Tensor, Var};
+use candle_core::{backprop::GradStore, CpuStorage, Device, InplaceOp2, Layout, Tensor, Var};
 
-use super::{check_range, invalid, Optimizer, Slots};
+use super::{check_range, invalid, Optimizer, OptimizerState, Slots};
 use crate::error::Result;
 
 /// Hyper-parameters of [`Adam`] (Keras names and defaults).
@@ -101,6 +101,55 @@ impl Moments {
                 Moments::Tensors { v: m.clone(), m }
             }
         })
+    }
+}
+
+impl Moments {
+    /// `[m, v]` as tensors of the variable's shape (a copy for the CPU buffers).
+    fn export(&self, var: &Var) -> candle_core::Result<Vec<Tensor>> {
+        match self {
+            Moments::Cpu(moments) => {
+                let moments = moments
+                    .lock()
+                    .map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))?;
+                let tensor = |s: &CpuStorage| match s {
+                    CpuStorage::F32(x) => Tensor::from_vec(x.clone(), var.shape(), &Device::Cpu),
+                    CpuStorage::F64(x) => Tensor::from_vec(x.clone(), var.shape(), &Device::Cpu),
+                    _ => candle_core::bail!("adam: moments are neither f32 nor f64"),
+                };
+                Ok(vec![tensor(&moments.0)?, tensor(&moments.1)?])
+            }
+            Moments::Tensors { m, v } => Ok(vec![m.clone(), v.clone()]),
+        }
+    }
+
+    /// Replaces the moments with `[m, v]` (already checked to have the variable's shape and
+    /// dtype).
+    fn import(&mut self, saved: &[Tensor]) -> candle_core::Result<()> {
+        let [m, v] = saved else {
+            candle_core::bail!("adam: expected 2 state tensors per variable");
+        };
+        match self {
+            Moments::Cpu(moments) => {
+                let storage = |t: &Tensor| -> candle_core::Result<CpuStorage> {
+                    let flat = t.flatten_all()?;
+                    Ok(match t.dtype() {
+                        candle_core::DType::F32 => CpuStorage::F32(flat.to_vec1()?),
+                        candle_core::DType::F64 => CpuStorage::F64(flat.to_vec1()?),
+                        other => candle_core::bail!("adam: {other:?} moments on the CPU"),
+                    })
+                };
+                let new = (storage(m)?, storage(v)?);
+                *moments
+                    .get_mut()
+                    .map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))? = new;
+            }
+            Moments::Tensors { m: sm, v: sv } => {
+                *sm = m.copy()?;
+                *sv = v.copy()?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -218,6 +267,17 @@ impl Adam {
     /// Number of steps taken (Keras `optimizer.iterations`).
     pub fn iterations(&self) -> u64 {
         self.slots.iterations
+    }
+
+    /// The step count and `m`, `v` of every variable (copies), for a checkpoint.
+    pub fn state(&self) -> candle_core::Result<OptimizerState> {
+        self.slots.export(|var, moments| moments.export(var))
+    }
+
+    /// Continues from a [`Adam::state`] of the same variables (shapes and dtypes checked).
+    pub fn load_state(&mut self, state: &OptimizerState) -> candle_core::Result<()> {
+        self.slots
+            .import(state, 2, |_, moments, saved| moments.import(saved))
     }
 }
 

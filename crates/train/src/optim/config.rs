@@ -15,7 +15,7 @@
 
 use candle_core::{backprop::GradStore, Var};
 
-use super::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig};
+use super::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig};
 use crate::error::Result;
 
 /// Which optimizer to train with, and its hyper-parameters.
@@ -82,6 +82,30 @@ impl AnyOptimizer {
         match self {
             AnyOptimizer::Adam(o) => o.iterations(),
             AnyOptimizer::Rmsprop(o) => o.iterations(),
+        }
+    }
+
+    /// Keras' name of the optimizer (`adam`, `rmsprop`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnyOptimizer::Adam(_) => "adam",
+            AnyOptimizer::Rmsprop(_) => "rmsprop",
+        }
+    }
+
+    /// The step count and per-variable tensors, for a checkpoint ([`OptimizerState`]).
+    pub fn state(&self) -> candle_core::Result<OptimizerState> {
+        match self {
+            AnyOptimizer::Adam(o) => o.state(),
+            AnyOptimizer::Rmsprop(o) => o.state(),
+        }
+    }
+
+    /// Continues from a state of the same optimizer over the same variables.
+    pub fn load_state(&mut self, state: &OptimizerState) -> candle_core::Result<()> {
+        match self {
+            AnyOptimizer::Adam(o) => o.load_state(state),
+            AnyOptimizer::Rmsprop(o) => o.load_state(state),
         }
     }
 }

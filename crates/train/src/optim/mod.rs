@@ -28,6 +28,17 @@ pub use candle_nn::Optimizer;
 pub use config::{AnyOptimizer, OptimizerConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 
+/// What an optimizer carries from step to step, for a training checkpoint: the number of steps
+/// taken and its per-variable tensors (Adam: `m` then `v` of each variable; RMSprop: `v`), in
+/// the order of the variables it updates.
+#[derive(Debug, Clone)]
+pub struct OptimizerState {
+    /// Steps taken (Keras `optimizer.iterations`).
+    pub iterations: u64,
+    /// The per-variable state tensors, each with its variable's shape and dtype.
+    pub slots: Vec<Tensor>,
+}
+
 use candle_core::{backprop::GradStore, Tensor, Var};
 
 /// The variables an optimizer updates, each with its own state `S` (moments, mean squares), and
@@ -69,6 +80,57 @@ impl<S> Slots<S> {
             update(var, state, g.detach())?;
         }
         self.iterations += 1;
+        Ok(())
+    }
+}
+
+impl<S> Slots<S> {
+    /// The state of every variable (`per_var` tensors each, made by `export`) and the step count.
+    fn export(
+        &self,
+        export: impl Fn(&Var, &S) -> candle_core::Result<Vec<Tensor>>,
+    ) -> candle_core::Result<OptimizerState> {
+        let mut slots = Vec::new();
+        for (var, state) in &self.vars {
+            slots.extend(export(var, state)?);
+        }
+        Ok(OptimizerState {
+            iterations: self.iterations,
+            slots,
+        })
+    }
+
+    /// Continues from `state`: `per_var` tensors for each variable, each of the variable's shape
+    /// and dtype, handed to `import` with the variable's own state.
+    fn import(
+        &mut self,
+        state: &OptimizerState,
+        per_var: usize,
+        mut import: impl FnMut(&Var, &mut S, &[Tensor]) -> candle_core::Result<()>,
+    ) -> candle_core::Result<()> {
+        if state.slots.len() != self.vars.len() * per_var {
+            candle_core::bail!(
+                "optimizer state has {} tensors, expected {} ({per_var} for each of {} variables)",
+                state.slots.len(),
+                self.vars.len() * per_var,
+                self.vars.len()
+            );
+        }
+        for ((var, s), saved) in self.vars.iter_mut().zip(state.slots.chunks(per_var.max(1))) {
+            for t in saved {
+                if t.dims() != var.dims() || t.dtype() != var.dtype() {
+                    candle_core::bail!(
+                        "optimizer state tensor {:?} {:?} does not fit variable {:?} {:?}",
+                        t.dims(),
+                        t.dtype(),
+                        var.dims(),
+                        var.dtype()
+                    );
+                }
+            }
+            import(var, s, saved)?;
+        }
+        self.iterations = state.iterations;
         Ok(())
     }
 }

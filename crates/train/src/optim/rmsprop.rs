@@ -23,7 +23,7 @@
 
 use candle_core::{backprop::GradStore, Tensor, Var};
 
-use super::{check_range, invalid, Optimizer, Slots};
+use super::{check_range, invalid, Optimizer, OptimizerState, Slots};
 use crate::error::Result;
 
 /// Hyper-parameters of [`RmsProp`] (Keras names and defaults).
@@ -79,6 +79,19 @@ impl RmsProp {
     /// Number of steps taken (Keras `optimizer.iterations`).
     pub fn iterations(&self) -> u64 {
         self.slots.iterations
+    }
+
+    /// The step count and the mean square `v` of every variable, for a checkpoint.
+    pub fn state(&self) -> candle_core::Result<OptimizerState> {
+        self.slots.export(|_, v| Ok(vec![v.clone()]))
+    }
+
+    /// Continues from a [`RmsProp::state`] of the same variables (shapes and dtypes checked).
+    pub fn load_state(&mut self, state: &OptimizerState) -> candle_core::Result<()> {
+        self.slots.import(state, 1, |_, v, saved| {
+            *v = saved[0].copy()?;
+            Ok(())
+        })
     }
 }
 
