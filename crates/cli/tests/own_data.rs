@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use textrnn::synthetic;
 
 mod common;
-use common::{err, ok, textrnn_in};
+use common::{err, ok, textrnn_in, write_parquet};
 
 /// A small model and training setup; its data section is replaced by `--train`.
 const TINY: &str = r#"name = "tiny"
@@ -205,6 +205,33 @@ fn tsv_and_jsonl_with_named_columns_and_given_splits() {
     assert_eq!(v["test_size"], 50);
     // 15% of 150 rows per class is 22.5: largest remainders, ties to the training part.
     assert_eq!(v["validation_size"], 44);
+
+    // Parquet, with an integer-like label column kept as written.
+    let rows: Vec<(String, String)> = synthetic::keyword_corpus(200, 7);
+    let table: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|(t, l)| vec![t.as_str(), if l == "pos" { "01" } else { "1" }])
+        .collect();
+    write_parquet(&dir.join("train.parquet"), &["text", "label"], &table);
+    let v = json(&ok(&textrnn_in(
+        &[
+            "-q",
+            "train",
+            "--train",
+            "train.parquet",
+            "--recipe",
+            "tiny.toml",
+            "--out",
+            "parquet-run",
+            "--json",
+        ],
+        dir,
+        &[],
+    )));
+    assert_eq!(v["test_size"], 20);
+    let config =
+        json(&std::fs::read_to_string(dir.join("parquet-run/config.json")).expect("config"));
+    assert_eq!(config["classes"], serde_json::json!(["01", "1"]));
 
     // evaluate --file on another labelled file, same output shape as the test split's.
     write_jsonl(&dir.join("more.jsonl"), &synthetic::keyword_corpus(30, 6));

@@ -14,11 +14,10 @@ use std::sync::OnceLock;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use serde_json::Value;
-use textrnn::data::table_writer::{write_table, Cell, Column};
 use textrnn::synthetic;
 
 mod common;
-use common::{err, ok, s, textrnn};
+use common::{err, ok, s, textrnn, write_parquet};
 
 /// The run shared by this file's tests (Embedding(16) -> LSTM(16) -> sigmoid on 400 keyword
 /// texts), trained once; tests must not change it.
@@ -114,17 +113,6 @@ fn assert_aligned(rows: &[Value], what: &str) {
     // Duplicates get the same probabilities.
     assert_eq!(rows[0]["probabilities"], rows[4]["probabilities"]);
     assert_eq!(rows[2]["probabilities"], rows[5]["probabilities"]);
-}
-
-fn write_parquet(path: &Path, columns: &[&str], rows: &[Vec<&str>]) {
-    let columns: Vec<Column> = columns.iter().map(|c| Column::str(*c)).collect();
-    write_table::<_, textrnn::data::Error>(path, &columns, |w| {
-        rows.iter().try_for_each(|r| {
-            let cells: Vec<Cell> = r.iter().map(|v| Cell::Str(v)).collect();
-            w.write_row(&cells)
-        })
-    })
-    .expect("parquet input");
 }
 
 #[test]

@@ -72,3 +72,21 @@ pub fn err(out: &Output) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+
+/// Writes a Parquet file of string columns (`rows` in column order).
+pub fn write_parquet(path: &Path, columns: &[&str], rows: &[Vec<&str>]) {
+    let columns: Vec<textrnn::data::table_writer::Column> = columns
+        .iter()
+        .map(|c| textrnn::data::table_writer::Column::str(*c))
+        .collect();
+    textrnn::data::table_writer::write_table::<_, textrnn::data::Error>(path, &columns, |w| {
+        rows.iter().try_for_each(|r| {
+            let cells: Vec<textrnn::data::table_writer::Cell> = r
+                .iter()
+                .map(|v| textrnn::data::table_writer::Cell::Str(v))
+                .collect();
+            w.write_row(&cells)
+        })
+    })
+    .expect("parquet input");
+}
