@@ -85,6 +85,14 @@ pub struct FileArgs {
     /// Test file (same format and columns as --train).
     #[arg(long, value_name = "FILE", requires = "train")]
     pub test: Option<PathBuf>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// Which columns of a labelled file hold the text and the label, and its format (`train`,
+/// `check` and `evaluate --file`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ColumnArgs {
     /// Column (or JSON field) holding the text [default: text].
     #[arg(long, value_name = "NAME")]
     pub text_col: Option<String>,
@@ -94,6 +102,13 @@ pub struct FileArgs {
     /// File format, when the extension does not say it.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+}
+
+impl ColumnArgs {
+    /// Whether any of the flags was given.
+    pub fn any(&self) -> bool {
+        self.text_col.is_some() || self.label_col.is_some() || self.format.is_some()
+    }
 }
 
 /// `--format`.
@@ -176,15 +191,8 @@ pub struct EvaluateArgs {
     /// test split.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Column (or JSON field) of --file holding the text [default: text].
-    #[arg(long, value_name = "NAME", requires = "file")]
-    pub text_col: Option<String>,
-    /// Column (or JSON field) of --file holding the label [default: label].
-    #[arg(long, value_name = "NAME", requires = "file")]
-    pub label_col: Option<String>,
-    /// Format of --file, when the extension does not say it.
-    #[arg(long, value_enum, requires = "file")]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     /// Decision threshold on the probability of the second class (binary runs only, 0..1).
     #[arg(long)]
     pub threshold: Option<f64>,

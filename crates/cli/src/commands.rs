@@ -130,9 +130,13 @@ pub(crate) fn user_files(files: &FileArgs) -> Option<UserFiles> {
         train,
         validation: files.validation.clone(),
         test: files.test.clone(),
-        text_col: files.text_col.clone().unwrap_or(defaults.text_col),
-        label_col: files.label_col.clone().unwrap_or(defaults.label_col),
-        format: files.format.map(file_format),
+        text_col: files.columns.text_col.clone().unwrap_or(defaults.text_col),
+        label_col: files
+            .columns
+            .label_col
+            .clone()
+            .unwrap_or(defaults.label_col),
+        format: files.columns.format.map(file_format),
         ..UserFiles::default()
     })
 }
@@ -163,13 +167,25 @@ fn data_options(data: &DataArgs, progress: bool) -> DataOptions {
 }
 
 fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
+    if args.file.is_none() && args.columns.any() {
+        bail!("--text-col, --label-col and --format apply to --file FILE");
+    }
     let run = open_run(&args.run_dir)?;
     let metrics = match &args.file {
         Some(path) => {
             let spec = TableSpec {
-                format: args.format.map(file_format),
-                text_col: args.text_col.clone().unwrap_or_else(|| "text".into()),
-                label_col: Some(args.label_col.clone().unwrap_or_else(|| "label".into())),
+                format: args.columns.format.map(file_format),
+                text_col: args
+                    .columns
+                    .text_col
+                    .clone()
+                    .unwrap_or_else(|| "text".into()),
+                label_col: Some(
+                    args.columns
+                        .label_col
+                        .clone()
+                        .unwrap_or_else(|| "label".into()),
+                ),
                 ..TableSpec::default()
             };
             textrnn::evaluate_file(&run, path, &spec, args.threshold, progress)
@@ -343,7 +359,7 @@ fn recipe_with_files(name: &str, files: &FileArgs) -> Result<Recipe> {
         recipe
             .use_files(user)
             .context("using the --train/--validation/--test files")?;
-    } else if files.text_col.is_some() || files.label_col.is_some() || files.format.is_some() {
+    } else if files.columns.any() {
         bail!("--text-col, --label-col and --format apply to --train files; give --train FILE");
     }
     Ok(recipe)
