@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use textrnn_data::table::TableSpec;
-use textrnn_data::DataConfig;
+use textrnn_data::{DataConfig, UserFiles};
 use textrnn_eval::{
     classification_report, confusion_matrix, log_loss, roc_auc_binary, roc_auc_ovr,
     ClassificationReport, ConfusionMatrix, Predictions,
@@ -129,18 +129,12 @@ pub(crate) fn test_data_label(recipe: &Recipe) -> String {
         }
         DataConfig::Imdb { .. } => "IMDB test split".into(),
         DataConfig::AgNews { .. } => "AG News test split".into(),
-        other => match (other.user_files(), &recipe.split) {
-            (Some(files), _) if files.test.is_some() => format!(
-                "test file {}",
-                files
-                    .test
-                    .as_deref()
-                    .map(Path::display)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default()
-            ),
-            (Some(files), _) => format!("test split held out from {}", files.train.display()),
-            (None, _) => "test split".into(),
+        other => match other.user_files() {
+            Some(UserFiles {
+                test: Some(test), ..
+            }) => format!("test file {}", test.display()),
+            Some(files) => format!("test split held out from {}", files.train.display()),
+            None => "test split".into(),
         },
     }
 }

@@ -26,13 +26,13 @@
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
-use std::io::{BufRead, IsTerminal as _, Read as _};
+use std::io::{BufRead, IsTerminal as _};
 use std::path::Path;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use textrnn_data::table::{TableReader, TableSpec, MAX_LINE_BYTES};
+use textrnn_data::table::{TableReader, TableSpec};
 use textrnn_data::table_writer::{write_table, Cell, Column};
 use textrnn_data::Error as DataError;
 
@@ -165,46 +165,22 @@ pub fn read_file(path: &Path, opts: &PredictFileOptions) -> Result<impl Iterator
 }
 
 /// One input per line of `reader` (ids `1`, `2`, ...; a blank line is an input too; `\n` or
-/// `\r\n` ends a line). A line over [`MAX_LINE_BYTES`] or one that is not UTF-8 is an error
-/// naming `origin` and the line.
-pub fn read_lines<R: BufRead>(mut reader: R, origin: &str) -> impl Iterator<Item = Input> {
-    let origin = origin.to_owned();
-    let mut line = 0u64;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed {
-            return None;
+/// `\r\n` ends a line), read by the plain-text [`TableReader`]: a line over the data crate's
+/// line limit or one that is not UTF-8 is an error naming `origin` and the line. An empty stream
+/// gives no input.
+pub fn read_lines(
+    reader: impl BufRead + 'static,
+    origin: &str,
+) -> Result<Box<dyn Iterator<Item = Input>>> {
+    match TableReader::lines_from(Path::new(origin), Box::new(reader)) {
+        Ok(rows) => {
+            Ok(Box::new(rows.map(|row| {
+                row.map(|r| (r.id, r.text)).map_err(Error::from)
+            })))
         }
-        line += 1;
-        let mut buf = Vec::new();
-        let next = match (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut buf)
-        {
-            Ok(0) => return None,
-            Ok(n) if n > MAX_LINE_BYTES => Err(DataError::LineTooLong {
-                path: (&origin).into(),
-                line,
-                limit: MAX_LINE_BYTES,
-            }),
-            Ok(_) => {
-                let end = buf.strip_suffix(b"\n").map_or(buf.len(), |b| {
-                    b.strip_suffix(b"\r").map_or(b.len(), <[u8]>::len)
-                });
-                buf.truncate(end);
-                String::from_utf8(buf)
-                    .map(|text| (line.to_string(), text))
-                    .map_err(|_| DataError::NotUtf8 {
-                        path: (&origin).into(),
-                        line,
-                    })
-            }
-            Err(e) => Err(DataError::io(format!("{origin}:{line}"), e)),
-        }
-        .map_err(Error::from);
-        failed = next.is_err();
-        Some(next)
-    })
+        Err(DataError::NoRecords { .. }) => Ok(Box::new(std::iter::empty())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Predicts every input (see the module docs), handing each chunk of results, in input order,
@@ -364,6 +340,7 @@ mod tests {
     #[test]
     fn lines_keep_blank_lines_and_strip_line_ends() {
         let rows: Vec<(String, String)> = read_lines(&b"a\r\n\n  \nb"[..], "stdin")
+            .unwrap()
             .collect::<Result<_>>()
             .unwrap();
         let expected = [("1", "a"), ("2", ""), ("3", "  "), ("4", "b")];
@@ -373,11 +350,12 @@ mod tests {
                 .map(|(i, t)| (i.to_string(), t.to_string()))
                 .to_vec()
         );
+        assert_eq!(read_lines(&b""[..], "stdin").unwrap().count(), 0);
     }
 
     #[test]
     fn lines_refuse_bad_utf8_with_the_line() {
-        let mut it = read_lines(&b"ok\n\xff\nnever"[..], "standard input");
+        let mut it = read_lines(&b"ok\n\xff\nnever"[..], "standard input").unwrap();
         assert!(it.next().unwrap().is_ok());
         let e = it.next().unwrap().unwrap_err();
         assert_eq!(

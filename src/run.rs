@@ -81,6 +81,17 @@ pub(crate) fn store_splits(
     Ok(())
 }
 
+/// Removes the temporary files a killed write left in the run directory and the folders it
+/// writes into (`data/`, `plots/`); only when no training holds the run.
+pub(crate) fn remove_leftover_temporaries(dir: &Path) -> Result<()> {
+    for sub in [dir.to_path_buf(), dir.join("data"), dir.join(PLOTS)] {
+        for removed in textrnn_fs::remove_temporaries(&sub)? {
+            tracing::info!("removed a leftover temporary file {}", removed.display());
+        }
+    }
+    Ok(())
+}
+
 /// Reads and parses a JSON file of the run directory.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -175,11 +186,7 @@ impl Run {
             None => {}
         }
         if !run_state::RunLock::is_held(dir) {
-            for sub in [dir.to_path_buf(), dir.join("data"), dir.join(PLOTS)] {
-                for removed in textrnn_fs::remove_temporaries(&sub)? {
-                    tracing::info!("removed a leftover temporary file {}", removed.display());
-                }
-            }
+            remove_leftover_temporaries(dir)?;
         }
         let need = |name: &str| -> Result<PathBuf> {
             let p = dir.join(name);

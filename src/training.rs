@@ -290,8 +290,12 @@ impl textrnn_train::Callback for StatusUpdate {
         _logs: &textrnn_train::EpochLogs,
     ) -> textrnn_train::Result<textrnn_train::Control> {
         self.status.epochs_done = epoch + 1;
-        let text = serde_json::to_string_pretty(&self.status).unwrap_or_default();
-        textrnn_fs::write(&self.dir.join(run_state::STATUS), text.as_bytes())?;
+        self.status
+            .save(&self.dir)
+            .map_err(|e| textrnn_train::Error::Callback {
+                callback: "run status".into(),
+                reason: e.to_string(),
+            })?;
         Ok(textrnn_train::Control::Continue)
     }
 }
@@ -361,10 +365,11 @@ fn train_into(
         &mut callbacks,
         &control,
     )?;
+    // The history is kept however training ended.
+    outcome.history().save_csv(dir.join(run::HISTORY_CSV))?;
+    outcome.history().save_json(dir.join(run::HISTORY_JSON))?;
     let history = match outcome {
         FitOutcome::Completed { history } if all_diverged(&history) => {
-            history.save_csv(dir.join(run::HISTORY_CSV))?;
-            history.save_json(dir.join(run::HISTORY_JSON))?;
             return Err(Error::invalid(
                 "train",
                 format!(
@@ -374,14 +379,7 @@ fn train_into(
             ));
         }
         FitOutcome::Completed { history } => history,
-        FitOutcome::Interrupted {
-            history,
-            epoch,
-            step,
-            ..
-        } => {
-            history.save_csv(dir.join(run::HISTORY_CSV))?;
-            history.save_json(dir.join(run::HISTORY_JSON))?;
+        FitOutcome::Interrupted { epoch, step, .. } => {
             if !model_path.is_file() {
                 // No best checkpoint (no validation split): keep the current weights, so
                 // `--allow-incomplete` has a model to use.
@@ -397,8 +395,6 @@ fn train_into(
     let train_seconds = started.elapsed().as_secs_f64();
     // The weights in memory are the final (or restored best) ones: save them.
     TextClassifier::save(&varmap, &model_path)?;
-    history.save_csv(dir.join(run::HISTORY_CSV))?;
-    history.save_json(dir.join(run::HISTORY_JSON))?;
     let series = plots::history_series(&dir.join(run::HISTORY_JSON))?;
 
     let test = match &prepared.test {
@@ -451,11 +447,7 @@ pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
             "is complete: there is nothing to resume (train again with another --out)".into(),
         ));
     }
-    for sub in [dir.to_path_buf(), dir.join("data"), dir.join(run::PLOTS)] {
-        for removed in textrnn_fs::remove_temporaries(&sub)? {
-            tracing::info!("removed a leftover temporary file {}", removed.display());
-        }
-    }
+    run::remove_leftover_temporaries(dir)?;
     let checkpoint = dir.join(run::CHECKPOINT);
     if !checkpoint.is_file() {
         return Err(run_error(format!(

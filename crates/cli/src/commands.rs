@@ -306,10 +306,7 @@ fn predict(args: PredictArgs, progress: bool) -> Result<()> {
     } else if let Some(path) = &args.file {
         Box::new(predict_file::read_file(path, &opts)?)
     } else {
-        Box::new(predict_file::read_lines(
-            std::io::stdin().lock(),
-            "standard input",
-        ))
+        predict_file::read_lines(std::io::stdin().lock(), "standard input")?
     };
     let mut inputs = inputs.peekable();
     if inputs.peek().is_none() {

@@ -264,6 +264,24 @@ impl TableReader {
         Self::start(path, spec, format, delimiter, inner, columns)
     }
 
+    /// A plain-text reader (one input per line, ids the line numbers) over an already opened
+    /// stream such as standard input; `origin` names it in messages. An empty stream is
+    /// [`Error::NoRecords`].
+    pub fn lines_from(origin: &Path, reader: Box<dyn BufRead>) -> Result<Self> {
+        let inner = Inner::Lines {
+            lines: LineReader::new(origin, reader),
+            jsonl: false,
+        };
+        Self::start(
+            origin,
+            &TableSpec::default(),
+            FileFormat::Txt,
+            None,
+            inner,
+            Vec::new(),
+        )
+    }
+
     /// A JSONL reader over an already opened stream (a decompressed stored split); `path` is
     /// for messages.
     pub(crate) fn jsonl_from(
