@@ -38,6 +38,7 @@ mod decision;
 mod error;
 mod evaluate;
 mod explain;
+mod export;
 // Cross-checks of a run directory (used by `Run::open`; public for the integration tests).
 #[doc(hidden)]
 pub mod integrity;
@@ -59,9 +60,11 @@ pub use decision::{DecisionThreshold, ThresholdSource};
 pub use error::{Error, Result};
 pub use evaluate::{compute_metrics, evaluate, evaluate_file, TestMetrics};
 pub use explain::{explain, ExplainOptions};
+pub use export::{export, ExportFormat, ExportOptions, ExportSummary};
 pub use plots::plot;
 pub use predict_file::{
-    predict_rows, write_predictions, PredictFileOptions, PredictSummary, PredictedRow, RowStatus,
+    predict_rows, predict_texts, write_predictions, PredictFileOptions, PredictSummary,
+    PredictedRow, PredictionRecord, RowPrediction, RowStatus,
 };
 pub use recipe::{FitOn, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
 pub use report::{report, ReportOptions};

@@ -8,9 +8,10 @@
 //! non-empty texts of a chunk with [`Run::predict`] and the run's decision threshold
 //! ([`Run::decision_threshold`]), and hands the chunk's [`PredictedRow`]s to a sink. An empty or
 //! whitespace-only text gets a row without a prediction ([`RowStatus::EmptyText`]); nothing is
-//! dropped. [`write_predictions`] is the sink that writes a CSV, JSON Lines or Parquet table
-//! atomically ([`textrnn_data::table_writer`]): columns `id`, `label`, `prob_<class>` per class
-//! and `status`.
+//! dropped ([`predict_texts`] is that per-text step; [`PredictionRecord`] is one result as
+//! `predict --json` and `textrnn serve` write it). [`write_predictions`] is the sink that writes
+//! a CSV, JSON Lines or Parquet table atomically ([`textrnn_data::table_writer`]): columns `id`,
+//! `label`, `prob_<class>` per class and `status`.
 //!
 //! ```no_run
 //! use textrnn::{predict_file, PredictFileOptions, Run};
@@ -26,6 +27,7 @@
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal as _};
 use std::path::Path;
 use std::time::Instant;
@@ -36,7 +38,7 @@ use textrnn_data::table::{TableReader, TableSpec};
 use textrnn_data::table_writer::{write_table, Cell, Column};
 use textrnn_data::Error as DataError;
 
-use crate::decision::DecisionThreshold;
+use crate::decision::{DecisionThreshold, ThresholdSource};
 use crate::error::{Error, Result};
 use crate::run::Run;
 
@@ -83,6 +85,15 @@ pub enum RowStatus {
 }
 
 impl RowStatus {
+    /// [`RowStatus::Ok`] with a prediction, else [`RowStatus::EmptyText`].
+    pub fn of(prediction: Option<&RowPrediction>) -> Self {
+        if prediction.is_some() {
+            RowStatus::Ok
+        } else {
+            RowStatus::EmptyText
+        }
+    }
+
     /// `ok` or `empty text`, as written in outputs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,11 +128,7 @@ pub struct PredictedRow {
 impl PredictedRow {
     /// [`RowStatus::Ok`] with a prediction, else [`RowStatus::EmptyText`].
     pub fn status(&self) -> RowStatus {
-        if self.prediction.is_some() {
-            RowStatus::Ok
-        } else {
-            RowStatus::EmptyText
-        }
+        RowStatus::of(self.prediction.as_ref())
     }
 }
 
@@ -241,25 +248,103 @@ fn predict_chunk(
     batch_size: usize,
     threshold: Option<DecisionThreshold>,
 ) -> Result<u64> {
-    let texts: Vec<String> = chunk
-        .iter()
-        .filter(|r| !r.text.trim().is_empty())
-        .map(|r| r.text.clone())
-        .collect();
-    let empty = (chunk.len() - texts.len()) as u64;
-    if texts.is_empty() {
-        return Ok(empty);
-    }
-    let preds = run.predict(&texts, batch_size, false)?;
-    let labels = preds.decide(threshold.map(|t| t.value));
-    let rows = chunk.iter_mut().filter(|r| !r.text.trim().is_empty());
-    for (k, row) in rows.enumerate() {
-        row.prediction = Some(RowPrediction {
-            label: labels.get(k).map_or(0, |&c| c as usize),
-            probs: preds.row(k).to_vec(),
-        });
+    let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
+    let predictions = predict_texts(run, &texts, batch_size, threshold)?;
+    let mut empty = 0;
+    for (row, prediction) in chunk.iter_mut().zip(predictions) {
+        empty += u64::from(prediction.is_none());
+        row.prediction = prediction;
     }
     Ok(empty)
+}
+
+/// The prediction of each text, in order: `None` for an empty or whitespace-only text (not
+/// predicted), else the class decided at `threshold` ([`Predictions::decide`]) and every class'
+/// probability. The non-empty texts go through one [`Run::predict`] call (forward passes of
+/// `batch_size` texts). This is the one per-text step of `predict` and of `textrnn serve`.
+///
+/// [`Predictions::decide`]: textrnn_eval::Predictions::decide
+pub fn predict_texts(
+    run: &Run,
+    texts: &[&str],
+    batch_size: usize,
+    threshold: Option<DecisionThreshold>,
+) -> Result<Vec<Option<RowPrediction>>> {
+    let is_empty = |text: &str| text.trim().is_empty();
+    let kept: Vec<String> = texts
+        .iter()
+        .filter(|t| !is_empty(t))
+        .map(|t| t.to_string())
+        .collect();
+    if kept.is_empty() {
+        return Ok(vec![None; texts.len()]);
+    }
+    let preds = run.predict(&kept, batch_size, false)?;
+    let labels = preds.decide(threshold.map(|t| t.value));
+    let mut k = 0;
+    Ok(texts
+        .iter()
+        .map(|text| {
+            if is_empty(text) {
+                return None;
+            }
+            let prediction = RowPrediction {
+                label: labels.get(k).map_or(0, |&c| c as usize),
+                probs: preds.row(k).to_vec(),
+            };
+            k += 1;
+            Some(prediction)
+        })
+        .collect())
+}
+
+/// One text's result as a JSON record: a line of `predict --json` without its `id` and `text`,
+/// and an element of `textrnn serve`'s `predictions`. Fields are declared in alphabetical order,
+/// the order in which `serde_json` writes a map, so a record printed directly and one printed
+/// through a [`serde_json::Value`] read the same. Probabilities are the model's `f32` values
+/// widened to `f64` (exactly), so both print the same digits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionRecord {
+    /// The decided class; `None` for an empty text.
+    pub label: Option<String>,
+    /// Every class' probability by class name; `None` for an empty text.
+    pub probabilities: Option<BTreeMap<String, f64>>,
+    /// The decided class' probability; `None` for an empty text.
+    pub probability: Option<f64>,
+    /// `ok` or `empty text`.
+    pub status: RowStatus,
+    /// The decision threshold of a binary run (absent for a multi-class run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Where the threshold comes from (absent for a multi-class run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_source: Option<ThresholdSource>,
+}
+
+impl PredictionRecord {
+    /// The record of one text's prediction (`None`: an empty text) by a run with `class_names`
+    /// deciding at `threshold`; a class index without a name is written as its number.
+    pub fn new(
+        prediction: Option<&RowPrediction>,
+        class_names: &[String],
+        threshold: Option<DecisionThreshold>,
+    ) -> Self {
+        let name = |k: usize| class_names.get(k).cloned().unwrap_or_else(|| k.to_string());
+        Self {
+            label: prediction.map(|p| name(p.label)),
+            probabilities: prediction.map(|p| {
+                p.probs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| (name(k), f64::from(v)))
+                    .collect()
+            }),
+            probability: prediction.and_then(|p| p.probs.get(p.label).map(|&v| f64::from(v))),
+            status: RowStatus::of(prediction),
+            threshold: threshold.map(|t| t.value),
+            threshold_source: threshold.map(|t| t.source),
+        }
+    }
 }
 
 /// A spinner with the row count and rows/s on standard error when `show` and it is a terminal.

@@ -496,12 +496,12 @@ fn sgemm_peak() -> Result<f64> {
 
 /// The Python interpreter for the comparison scripts: `TEXTRNN_BENCH_PYTHON` (e.g. a virtual
 /// environment's `bin/python`), else `python3`.
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("TEXTRNN_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
 /// Whether the comparison script `script` can run (`module` imports); prints a note when not.
-fn python_has(script: &str, module: &str, hint: &str) -> bool {
+pub(crate) fn python_has(script: &str, module: &str, hint: &str) -> bool {
     let py = python();
     let importable = std::process::Command::new(&py)
         .args(["-c", &format!("import {module}")])

@@ -1,9 +1,11 @@
 //! Developer tasks: `cargo xtask experiments` (the tutorials' experiment matrix),
 //! `cargo xtask bench` (recurrent-kernel benchmarks) and `cargo xtask imdb-sample` (the IMDB
-//! sample bundled in textrnn-data).
+//! sample bundled in textrnn-data) and `cargo xtask loadtest` (`textrnn serve` under concurrent
+//! clients, against offline predict and a FastAPI + PyTorch server).
 
 mod bench;
 mod experiments;
+mod loadtest;
 mod sample;
 
 use std::path::PathBuf;
@@ -82,6 +84,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Load-test `textrnn serve` at 1, 8 and 64 concurrent clients (one IMDB review per request)
+    /// against offline `textrnn predict --file` and, with --vs-python, a FastAPI + PyTorch server
+    /// of the same run; stops by itself.
+    Loadtest(loadtest::Options),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +142,7 @@ fn main() -> ExitCode {
             seed,
             out,
         }),
+        Command::Loadtest(opts) => loadtest::run(opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,12 @@ pub enum Command {
     /// Check a data set before training on it: rows, class balance, empty texts, duplicates and
     /// conflicting labels, train/test leakage, token lengths against maxlen, OOV rate.
     Check(CheckArgs),
+    /// Serve runs over HTTP: predict (dynamically batched) and explain, with /healthz, /readyz
+    /// and Prometheus /metrics; SIGTERM or Ctrl-C finishes the requests in flight and exits.
+    Serve(ServeArgs),
+    /// Export a run for use outside textrnn: the model as ONNX (token ids in, probabilities out)
+    /// with a tokenizer.json for Hugging Face `tokenizers` and the cleaning steps as data.
+    Export(ExportArgs),
 }
 
 /// `--json`.
@@ -296,6 +302,28 @@ pub struct ReportArgs {
     pub lime_samples: usize,
 }
 
+/// `export`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes model.onnx (input `input_ids` int64 [batch, maxlen], output `probabilities` float32 \
+[batch, classes]), tokenizer.json and cleaning.json into RUN_DIR/export/ (or beside --out), and says \
+which cleaning steps tokenizer.json cannot express."
+)]
+pub struct ExportArgs {
+    /// The run directory written by `train`.
+    pub run_dir: PathBuf,
+    /// Export format (only `onnx`).
+    #[arg(long, default_value = "onnx")]
+    pub format: String,
+    /// The model file (default: RUN_DIR/export/model.onnx); its directory must exist, and
+    /// tokenizer.json and cleaning.json are written beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -375,4 +403,52 @@ pub struct SummaryArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+#[command(after_help = "Routes:\n  \
+POST /v1/models/NAME/predict   {\"texts\": [\"...\", ...]} -> one prediction per text, as predict --json\n  \
+POST /v1/models/NAME/explain   {\"text\": \"...\", \"label\"?, \"num_samples\"?, \"top\"?, \"seed\"?} -> LIME\n  \
+GET  /v1/models                the models: classes, recipe, test metrics, threshold\n  \
+GET  /healthz, /readyz, /metrics (Prometheus)\n\
+Once every model is loaded and the socket is bound, one line `listening on http://IP:PORT` is \
+printed to standard output. Errors are JSON {\"error\": \"...\"}: 400 bad request, 404 unknown \
+model or route, 413 body too large, 503 (with Retry-After) queue full, 504 over --timeout-ms.")]
+pub struct ServeArgs {
+    /// Run directories written by `train`; each model is named after its directory's last path
+    /// component.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// The model's name in the URLs, when serving one run [default: its directory name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port; the line printed at start says which).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Texts per forward pass at most: texts of concurrent requests are grouped up to this.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    /// How long a batch waits for more texts after its first one arrived (milliseconds).
+    #[arg(long, default_value_t = 5)]
+    pub max_wait_ms: u64,
+    /// Texts waiting per model at most; a request that does not fit is answered 503 at once.
+    #[arg(long, default_value_t = 1024)]
+    pub queue: usize,
+    /// Request body limit (B, KiB, MiB, GiB, kB, MB, GB); larger bodies are answered 413.
+    #[arg(long, default_value = "8MiB", value_parser = textrnn_serve::parse_size)]
+    pub max_body: usize,
+    /// Texts per predict request at most.
+    #[arg(long, default_value_t = 1024)]
+    pub max_texts: usize,
+    /// Per-request time limit, queueing and inference included (milliseconds); 504 beyond it.
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// Inference threads per model (each runs one forward pass at a time, and a forward pass
+    /// already uses every core).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }

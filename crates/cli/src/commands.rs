@@ -14,8 +14,8 @@ use textrnn::data::table::{FileFormat, TableSpec};
 use textrnn::data::UserFiles;
 
 use crate::args::{
-    CheckArgs, Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, FileArgs, FormatArg, PlotArgs,
-    PredictArgs, ReportArgs, SummaryArgs, TrainArgs, TuneThresholdArgs,
+    CheckArgs, Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, ExportArgs, FileArgs, FormatArg,
+    PlotArgs, PredictArgs, ReportArgs, ServeArgs, SummaryArgs, TrainArgs, TuneThresholdArgs,
 };
 use crate::output;
 
@@ -33,6 +33,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report(args, progress),
         Command::Summary(args) => summary(args),
         Command::Check(args) => check(args, progress),
+        Command::Serve(args) => serve(args),
+        Command::Export(args) => export(args),
         Command::Recipes(flag) => {
             output::print_recipes(flag.json);
             Ok(())
@@ -258,6 +260,20 @@ fn plot(args: PlotArgs, progress: bool) -> Result<()> {
     Ok(())
 }
 
+/// `export`: the format is checked before the run is opened, and everything before a file is
+/// written.
+fn export(args: ExportArgs) -> Result<()> {
+    let format: textrnn::ExportFormat = args.format.parse()?;
+    let run = open_run(&args.run_dir)?;
+    let opts = textrnn::ExportOptions {
+        format,
+        out: args.out,
+    };
+    let summary = textrnn::export(&run, &opts)
+        .with_context(|| format!("exporting {}", args.run_dir.display()))?;
+    output::print_export(&summary, args.json)
+}
+
 fn report(args: ReportArgs, progress: bool) -> Result<()> {
     if args.lime_samples < 2 {
         bail!(
@@ -399,4 +415,32 @@ fn summary(args: SummaryArgs) -> Result<()> {
         (None, None) => (Recipe::builtin("imdb-bigru")?, "imdb-bigru".to_string()),
     };
     output::print_summary(&recipe, &from, args.vocab_size, args.max_len, args.json)
+}
+
+/// `serve`: opens every run (a bad one fails before anything is bound), then serves until
+/// SIGTERM or Ctrl-C; `listening on http://IP:PORT` goes to standard output once ready.
+fn serve(args: ServeArgs) -> Result<()> {
+    let opts = textrnn_serve::ServeOptions {
+        host: args.host,
+        port: args.port,
+        max_batch: args.max_batch,
+        max_wait: std::time::Duration::from_millis(args.max_wait_ms),
+        queue: args.queue,
+        max_body: args.max_body,
+        max_texts: args.max_texts,
+        timeout: std::time::Duration::from_millis(args.timeout_ms),
+        threads: args.threads,
+    };
+    opts.validate()?;
+    let allow = ALLOW_INCOMPLETE.load(Ordering::Relaxed);
+    let models = textrnn_serve::open_models(&args.run_dirs, args.name.as_deref(), allow)
+        .context("opening the runs to serve")?;
+    textrnn_serve::serve(models, opts, |addr| {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        // The one line a supervisor or a load test waits for.
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    })
+    .context("serving")
 }

@@ -5,8 +5,8 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::json;
 use textrnn::eval::{Explanation, ThresholdChoice};
 use textrnn::{
-    CheckReport, DecisionThreshold, PredictSummary, PredictedRow, Recipe, Run, TestMetrics,
-    TrainOutcome, BUILTIN_RECIPES,
+    CheckReport, DecisionThreshold, PredictSummary, PredictedRow, PredictionRecord, Recipe, Run,
+    TestMetrics, TrainOutcome, BUILTIN_RECIPES,
 };
 
 fn table(header: &[&str]) -> Table {
@@ -253,22 +253,15 @@ pub fn print_predictions(
     let name = |k: usize| classes.get(k).cloned().unwrap_or_else(|| k.to_string());
     if json {
         for row in rows {
-            let mut v = json!({"id": row.id, "text": row.text, "label": null, "probability": null,
-                "probabilities": null, "status": row.status().as_str()});
-            if let (Some(p), Some(obj)) = (&row.prediction, v.as_object_mut()) {
-                let probs: serde_json::Map<String, serde_json::Value> = p
-                    .probs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| (name(k), json!(v)))
-                    .collect();
-                obj.insert("label".into(), json!(name(p.label)));
-                obj.insert("probability".into(), json!(p.probs.get(p.label)));
-                obj.insert("probabilities".into(), probs.into());
-            }
-            if let (Some(t), Some(obj)) = (threshold, v.as_object_mut()) {
-                obj.insert("threshold".into(), json!(t.value));
-                obj.insert("threshold_source".into(), json!(t.source));
+            // The record `textrnn serve` returns, with the input's id and text.
+            let mut v = json!(PredictionRecord::new(
+                row.prediction.as_ref(),
+                classes,
+                threshold
+            ));
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("id".into(), json!(row.id));
+                obj.insert("text".into(), json!(row.text));
             }
             println!("{v}");
         }
@@ -497,6 +490,40 @@ pub fn print_check(r: &CheckReport, json: bool) -> Result<()> {
         for w in &r.warnings {
             println!("- {}", w.message);
         }
+    }
+    Ok(())
+}
+
+/// What `export` wrote (or its JSON object).
+pub fn print_export(s: &textrnn::ExportSummary, json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(s).context("serialising the export summary")?
+        );
+        return Ok(());
+    }
+    println!(
+        "Wrote {} ({} bytes, ONNX opset {})",
+        s.model.display(),
+        s.model_bytes,
+        s.opset
+    );
+    println!("  input  {}", s.input);
+    println!("  output {} (classes: {})", s.output, s.classes.join(", "));
+    println!("Wrote {} (Hugging Face tokenizers)", s.tokenizer.display());
+    println!(
+        "Wrote {} (the cleaning steps as data)",
+        s.cleaning.display()
+    );
+    if s.unexpressed.is_empty() {
+        println!("tokenizer.json expresses every cleaning step.");
+    } else {
+        println!(
+            "Not expressed in tokenizer.json (apply them before encoding; defined in {}): {}",
+            s.cleaning.display(),
+            s.unexpressed.join(", ")
+        );
     }
     Ok(())
 }

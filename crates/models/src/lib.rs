@@ -36,6 +36,7 @@ mod init;
 mod layers;
 pub mod memory;
 mod model;
+pub mod onnx;
 mod spec;
 mod summary;
 

@@ -61,6 +61,15 @@ pub enum Error {
         /// Why it is wrong.
         reason: String,
     },
+    /// Serializing an exported tokenizer or its cleaning description failed.
+    #[error("serializing {what}: {source}")]
+    Serialize {
+        /// What was being serialized.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A regular expression failed to compile.
     #[error("invalid regular expression: {0}")]
     Regex(#[from] regex::Error),

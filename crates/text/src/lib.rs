@@ -8,6 +8,9 @@
 //!    `tokenizer.json` that `tokenizers::Tokenizer::from_file` loads;
 //! 3. [`pad_sequences`]: ragged ids to a row-major `N x maxlen` matrix.
 //!
+//! [`KerasTokenizer::export_hf`] puts the three in one `tokenizer.json` for users outside
+//! textrnn (see [`export`]), with the cleaning steps as data beside it.
+//!
 //! ```
 //! use textrnn_text::{pad_sequences, KerasTokenizer, Padding, Pipeline, TokenizerConfig, Truncating};
 //!
@@ -25,11 +28,13 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod export;
 pub mod normalize;
 mod padding;
 mod tokenizer;
 
 pub use error::{Error, Result};
+pub use export::{EncodingSpec, HfExport, EXPORT_KEY, PYTHON_SNIPPET};
 pub use normalize::{NormalizeConfig, NormalizePreset, Pipeline, Step};
 pub use padding::{pad_sequences, Padding, Truncating};
 pub use tokenizer::config::{TokenizerConfig, KERAS_FILTERS};

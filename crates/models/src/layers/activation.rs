@@ -40,6 +40,19 @@ impl Activation {
         }
     }
 
+    /// The activation applied to the ONNX value `x` of a layer: the output value (`x` itself
+    /// for `linear`).
+    pub(crate) fn onnx(self, cx: &mut crate::onnx::OnnxLayer, x: &str) -> String {
+        let (op, attrs) = match self {
+            Activation::Linear => return x.to_string(),
+            Activation::Relu => ("Relu", Vec::new()),
+            Activation::Tanh => ("Tanh", Vec::new()),
+            Activation::Sigmoid => ("Sigmoid", Vec::new()),
+            Activation::Softmax => ("Softmax", vec![crate::onnx::int("axis", -1)]),
+        };
+        cx.op(op, self.name(), &[x], attrs)
+    }
+
     /// The Keras name (`"relu"`), as written in a spec.
     pub fn name(&self) -> &'static str {
         match self {

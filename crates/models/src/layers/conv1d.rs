@@ -33,11 +33,12 @@ use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::window::{planned_len, same_padding, Padding};
+use super::window::{pads, planned_len, same_padding, seq_dims, Padding};
 use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::activation::Activation;
+use crate::onnx::{dim, ints, OnnxLayer};
 use crate::Mode;
 
 /// Keras `Conv1D` on `(T, C)` inputs (channels last).
@@ -88,6 +89,27 @@ impl LayerKind for Conv1dSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(conv1d(cx.input.features(), self, cx.vb)?))
+    }
+
+    /// `Conv` on `(B, C, T)` (kernel `(K, C, F)` as ONNX's `(F, C, K)`, TensorFlow's `same`
+    /// split as explicit pads) + the activation, between two `Transpose`s.
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        let (kernel, bias) = (cx.param()?, cx.param()?);
+        let kernel = cx.tensor("kernel", &kernel.permute((2, 1, 0))?)?;
+        let bias = cx.tensor("bias", &bias)?;
+        let (t, _) = seq_dims(cx)?;
+        let (left, right) = pads(t, self.kernel_size, self.strides, self.padding);
+        let x = cx.x.clone();
+        let ncw = cx.transpose(&x, &[0, 2, 1]);
+        let attrs = vec![
+            ints("kernel_shape", &[dim(self.kernel_size)?]),
+            ints("strides", &[dim(self.strides)?]),
+            ints("pads", &[dim(left)?, dim(right)?]),
+        ];
+        let y = cx.op("Conv", "conv", &[&ncw, &kernel, &bias], attrs);
+        let y = self.activation.onnx(cx, &y);
+        cx.x = cx.transpose(&y, &[0, 2, 1]);
+        Ok(())
     }
 
     /// The gathered windows `(T', k·C)`, the convolution and its activation `(T', filters)`.

@@ -26,6 +26,7 @@ use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, P
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::layers::activation::Activation;
+use crate::onnx::OnnxLayer;
 use crate::Mode;
 
 /// Keras `Dense`.
@@ -64,6 +65,22 @@ impl LayerKind for DenseSpec {
             activation,
             cx.vb,
         )?))
+    }
+
+    /// `MatMul` + `Add` + the activation (none on the output layer, which leaves logits).
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        let (kernel, bias) = (cx.param()?, cx.param()?);
+        let kernel = cx.tensor("kernel", &kernel)?;
+        let bias = cx.tensor("bias", &bias)?;
+        let x = cx.x.clone();
+        let y = cx.op("MatMul", "matmul", &[&x, &kernel], Vec::new());
+        let y = cx.op("Add", "add", &[&y, &bias], Vec::new());
+        cx.x = if cx.output_layer {
+            y
+        } else {
+            self.activation.onnx(cx, &y)
+        };
+        Ok(())
     }
 
     /// The affine output and its activation.

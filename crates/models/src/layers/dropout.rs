@@ -32,6 +32,7 @@ use super::{
     check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work,
 };
 use crate::error::Result;
+use crate::onnx::OnnxLayer;
 use crate::Mode;
 
 /// Keras `Dropout` (elementwise, training only).
@@ -50,6 +51,11 @@ impl LayerKind for DropoutSpec {
 
     fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(Dropout::new(self.rate)))
+    }
+
+    /// Nothing: dropout is the identity in inference.
+    fn to_onnx(&self, _cx: &mut OnnxLayer) -> Result<()> {
+        Ok(())
     }
 
     /// The output and its keep mask.

@@ -29,6 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned};
 use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
+use crate::onnx::proto::tensor_proto::DataType;
+use crate::onnx::{int, OnnxLayer, PaddingSide};
 use crate::Mode;
 
 /// Keras `Embedding`.
@@ -81,6 +83,63 @@ impl LayerKind for EmbeddingSpec {
             self.mask_zero,
             cx.vb,
         )?))
+    }
+
+    /// `Gather` of the ids' rows. With `mask_zero`, also the real-token counts
+    /// `ReduceSum(Cast(ids ≠ 0))` (int32) as `cx.lens`; pre-padded ids are first moved to the
+    /// front (time reversed by a `Slice`, then the first `count` steps reversed back by
+    /// `ReverseSequence`), so that the recurrent layers' `sequence_lens` count from step 0.
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        let table = cx.param()?;
+        let table = cx.tensor("embeddings", &table)?;
+        let mut ids = cx.x.clone();
+        if self.mask_zero {
+            let real = cx.op(
+                "Cast",
+                "is_token",
+                &[&ids],
+                vec![int("to", DataType::Bool as i64)],
+            );
+            let real = cx.op(
+                "Cast",
+                "is_token_i32",
+                &[&real],
+                vec![int("to", DataType::Int32 as i64)],
+            );
+            let time = cx.ints("time_axis", &[1])?;
+            let lens = cx.op(
+                "ReduceSum",
+                "lengths",
+                &[&real, &time],
+                vec![int("keepdims", 0)],
+            );
+            if cx.padding == PaddingSide::Pre {
+                let start = cx.ints("last_step", &[-1])?;
+                let end = cx.ints("before_first_step", &[i64::MIN])?;
+                let step = cx.ints("backwards", &[-1])?;
+                let reversed = cx.op(
+                    "Slice",
+                    "reversed_ids",
+                    &[&ids, &start, &end, &time, &step],
+                    Vec::new(),
+                );
+                let lens64 = cx.op(
+                    "Cast",
+                    "lengths_i64",
+                    &[&lens],
+                    vec![int("to", DataType::Int64 as i64)],
+                );
+                ids = cx.op(
+                    "ReverseSequence",
+                    "post_padded_ids",
+                    &[&reversed, &lens64],
+                    vec![int("batch_axis", 0), int("time_axis", 1)],
+                );
+            }
+            cx.lens = Some(lens);
+        }
+        cx.x = cx.op("Gather", "gather", &[&table, &ids], vec![int("axis", 0)]);
+        Ok(())
     }
 }
 

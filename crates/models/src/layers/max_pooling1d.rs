@@ -25,9 +25,10 @@ use std::sync::Arc;
 use candle_core::{Module, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::window::{planned_len, same_padding, window_len, Padding};
+use super::window::{pads, planned_len, same_padding, seq_dims, window_len, Padding};
 use super::{BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work};
 use crate::error::Result;
+use crate::onnx::{dim, ints, OnnxLayer};
 use crate::Mode;
 
 /// Keras `MaxPooling1D` on `(T, C)` inputs.
@@ -75,6 +76,22 @@ impl LayerKind for MaxPooling1dSpec {
 
     fn build(&self, _cx: BuildContext) -> Result<Arc<dyn Forward>> {
         Ok(Arc::new(MaxPooling1d::new(self)))
+    }
+
+    /// `MaxPool` on `(B, C, T)` (padding never wins) between two `Transpose`s.
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        let (t, _) = seq_dims(cx)?;
+        let (left, right) = pads(t, self.pool_size, self.stride(), self.padding);
+        let x = cx.x.clone();
+        let ncw = cx.transpose(&x, &[0, 2, 1]);
+        let attrs = vec![
+            ints("kernel_shape", &[dim(self.pool_size)?]),
+            ints("strides", &[dim(self.stride())?]),
+            ints("pads", &[dim(left)?, dim(right)?]),
+        ];
+        let y = cx.op("MaxPool", "max_pool", &[&ncw], attrs);
+        cx.x = cx.transpose(&y, &[0, 2, 1]);
+        Ok(())
     }
 
     /// The gathered windows `(T', p·C)` and the maxima `(T', C)`.

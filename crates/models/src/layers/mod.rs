@@ -28,6 +28,7 @@ use candle_nn::VarBuilder;
 
 use crate::error::{Error, Result};
 use crate::init::ParamSpec;
+use crate::onnx::OnnxLayer;
 use crate::Mode;
 
 /// The per-example shape flowing between layers (the batch axis omitted).
@@ -155,6 +156,11 @@ pub(crate) trait LayerKind {
 
     /// Builds the layer, fetching its declared parameters from `cx.vb`.
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>>;
+
+    /// Emits the layer's ONNX nodes ([`crate::onnx`]): reads `cx.x` (and `cx.lens` while a mask
+    /// flows), its parameters from `cx.params` in declaration order, and leaves its output in
+    /// `cx.x`; computes what the built layer's [`Forward`] computes in inference.
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()>;
 
     /// The values one example keeps for the backward pass in this layer (f32 elements, an
     /// estimate), `input` → `output` as planned: the total and the largest single tensor.

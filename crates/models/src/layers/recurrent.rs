@@ -58,6 +58,7 @@ use crate::layers::embedding::Embedding;
 use crate::layers::{
     check_rate, BuildContext, FeatureShape, Flow, Forward, LayerKind, PlanContext, Planned, Work,
 };
+use crate::onnx::{dim, int, string, OnnxLayer};
 use crate::Mode;
 
 /// The cell kind.
@@ -217,6 +218,30 @@ fn same_values(t: &Tensor, values: &[f32]) -> candle_core::Result<bool> {
         return Ok(false);
     };
     Ok(cpu.as_slice::<f32>()?[start..end] == *values)
+}
+
+/// The gate blocks of `w` (last axis `G·u`, Keras order) in ONNX's order: LSTM `i, f, c, o` →
+/// `i, o, f, c`; GRU `z, r, h` unchanged.
+fn onnx_gates(w: &Tensor, cell: &RecurrentSpec, u: usize) -> candle_core::Result<Tensor> {
+    let order: &[usize] = match cell {
+        RecurrentSpec::Lstm(_) => &[0, 3, 1, 2],
+        RecurrentSpec::Gru(_) => &[0, 1, 2],
+    };
+    let axis = w.rank().saturating_sub(1);
+    let blocks = order
+        .iter()
+        .map(|g| w.narrow(axis, g * u, u))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Tensor::cat(&blocks, axis)
+}
+
+/// Node inputs or outputs without the trailing unused (empty) names.
+fn trim<'a>(outputs: &'a [&'a str]) -> &'a [&'a str] {
+    let used = outputs
+        .iter()
+        .rposition(|o| !o.is_empty())
+        .map_or(0, |i| i + 1);
+    &outputs[..used]
 }
 
 impl Recurrent {
@@ -657,6 +682,67 @@ impl RecurrentSpec {
         )?))
     }
 
+    /// One native `LSTM`/`GRU` node (see [`crate::onnx`]): the input `(B, T, F)` transposed to
+    /// `(T, B, F)`, the weights of every direction stacked in ONNX's layout and gate order, the
+    /// mask's counts as `sequence_lens`; the output `Y` `(T, d, B, u)` or `Y_h` `(d, B, u)` back to
+    /// `(B, T, d·u)` or `(B, d·u)`, directions concatenated `[forward, backward]`.
+    fn to_onnx(&self, cx: &mut OnnxLayer, bidirectional: bool) -> Result<()> {
+        let u = self.units();
+        let directions = if bidirectional { 2 } else { 1 };
+        let (mut w, mut r, mut b) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..directions {
+            let (kernel, recurrent, bias) = (cx.param()?, cx.param()?, cx.param()?);
+            w.push(onnx_gates(&kernel, self, u)?.t()?);
+            r.push(onnx_gates(&recurrent, self, u)?.t()?);
+            b.push(match self {
+                // ONNX adds an input and a recurrent bias; Keras' LSTM has one.
+                RecurrentSpec::Lstm(_) => {
+                    let bias = onnx_gates(&bias, self, u)?;
+                    Tensor::cat(&[&bias, &bias.zeros_like()?], 0)?
+                }
+                // `[input; recurrent]` rows, gates already in ONNX's order z, r, h.
+                RecurrentSpec::Gru(_) => bias.flatten_all()?,
+            });
+        }
+        let w = cx.tensor("W", &Tensor::stack(&w, 0)?)?;
+        let r = cx.tensor("R", &Tensor::stack(&r, 0)?)?;
+        let b = cx.tensor("B", &Tensor::stack(&b, 0)?)?;
+        let x = cx.x.clone();
+        let x = cx.transpose(&x, &[1, 0, 2]);
+        let lens = cx.lens.clone().unwrap_or_default();
+        let (op, mut attrs) = match self {
+            RecurrentSpec::Lstm(_) => ("LSTM", Vec::new()),
+            RecurrentSpec::Gru(_) => ("GRU", vec![int("linear_before_reset", 1)]),
+        };
+        attrs.push(int("hidden_size", dim(u)?));
+        let direction = if bidirectional {
+            "bidirectional"
+        } else {
+            "forward"
+        };
+        attrs.push(string("direction", direction));
+        let out = cx.graph.unique(&cx.value(op));
+        let outputs = if self.return_sequences() {
+            [out.as_str(), ""]
+        } else {
+            ["", out.as_str()]
+        };
+        let width = dim(u * directions)?;
+        let inputs = [x.as_str(), &w, &r, &b, &lens];
+        cx.graph.op_to(op, trim(&inputs), trim(&outputs), attrs);
+        cx.x = if self.return_sequences() {
+            // (T, d, B, u) → (B, T, d, u) → (B, T, d·u)
+            let y = cx.transpose(&out, &[2, 0, 1, 3]);
+            cx.reshape(&y, &[0, 0, width])?
+        } else {
+            // (d, B, u) → (B, d, u) → (B, d·u); the mask ends here.
+            cx.lens = None;
+            let y = cx.transpose(&out, &[1, 0, 2]);
+            cx.reshape(&y, &[0, width])?
+        };
+        Ok(())
+    }
+
     /// Per direction and step: the input projection and the activated gates (`G·u` each), the
     /// hidden and cell states (`u` each); then the output.
     fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
@@ -684,6 +770,10 @@ impl LayerKind for LstmSpec {
         RecurrentSpec::Lstm(self.clone()).build(cx, false)
     }
 
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        RecurrentSpec::Lstm(self.clone()).to_onnx(cx, false)
+    }
+
     fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
         RecurrentSpec::Lstm(self.clone()).training_elements(input, output)
     }
@@ -696,6 +786,10 @@ impl LayerKind for GruSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         RecurrentSpec::Gru(self.clone()).build(cx, false)
+    }
+
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        RecurrentSpec::Gru(self.clone()).to_onnx(cx, false)
     }
 
     fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {
@@ -716,6 +810,10 @@ impl LayerKind for BidirectionalSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         self.layer.build(cx, true)
+    }
+
+    fn to_onnx(&self, cx: &mut OnnxLayer) -> Result<()> {
+        self.layer.to_onnx(cx, true)
     }
 
     fn training_elements(&self, input: FeatureShape, output: FeatureShape) -> Option<Work> {

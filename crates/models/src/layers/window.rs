@@ -57,3 +57,25 @@ pub(crate) fn planned_len(
     }
     Ok(t_out)
 }
+
+/// Left and right padding of a window op on `t` steps (none for `valid`): the ONNX `pads`.
+pub(crate) fn pads(t: usize, window: usize, stride: usize, padding: Padding) -> (usize, usize) {
+    match padding {
+        Padding::Valid => (0, 0),
+        Padding::Same => same_padding(t, window, stride),
+    }
+}
+
+/// The `(T, C)` input of a window op's ONNX emission.
+pub(crate) fn seq_dims(cx: &crate::onnx::OnnxLayer) -> crate::Result<(usize, usize)> {
+    match cx.input {
+        super::FeatureShape::Seq(t, c) => Ok((t, c)),
+        other => Err(crate::Error::InvalidSpec {
+            layer: cx.name.to_string(),
+            reason: format!(
+                "expects a sequence input (None, T, C), got {:?}",
+                other.dims()
+            ),
+        }),
+    }
+}

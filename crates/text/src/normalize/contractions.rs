@@ -20,8 +20,11 @@ use regex::{Captures, Regex};
 
 use crate::error::Result;
 
+/// The contraction pattern (`regex` syntax): group 1 the stem, group 2 the suffix.
+pub(crate) const PATTERN: &str = r"(?i)\b(\w+?)(n['’]t|['’](?:re|ve|ll|d|m|s))\b";
+
 /// Words whose `'s` is `is`.
-const IS_WORDS: &[&str] = &[
+pub(crate) const IS_WORDS: &[&str] = &[
     "it", "that", "what", "where", "who", "he", "she", "there", "here", "how",
 ];
 
@@ -34,7 +37,7 @@ pub(crate) struct Contractions {
 impl Contractions {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"(?i)\b(\w+?)(n['’]t|['’](?:re|ve|ll|d|m|s))\b")?,
+            re: Regex::new(PATTERN)?,
         })
     }
 

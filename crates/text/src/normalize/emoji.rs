@@ -120,6 +120,17 @@ pub(crate) const EMOJI: &[(&str, &str)] = &[
     ("🍷", "wine glass"),
 ];
 
+/// What is consumed with an emoji: variation selectors, skin tones, a gender suffix.
+pub(crate) const MODIFIERS: &str =
+    "[\u{FE0F}\u{1F3FB}-\u{1F3FF}]*(?:\u{200D}[\u{2640}\u{2642}]\u{FE0F}?)?";
+
+/// The table's emoji, longest (in bytes) first: the order of the alternation.
+pub(crate) fn ordered_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = EMOJI.iter().map(|(e, _)| *e).collect();
+    keys.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    keys
+}
+
 /// Replaces the emoji of [`EMOJI`] by their names.
 #[derive(Debug, Clone)]
 pub(crate) struct EmojiToWords {
@@ -129,13 +140,8 @@ pub(crate) struct EmojiToWords {
 
 impl EmojiToWords {
     pub(crate) fn new() -> Result<Self> {
-        let mut keys: Vec<&str> = EMOJI.iter().map(|(e, _)| *e).collect();
-        keys.sort_by_key(|k| std::cmp::Reverse(k.len()));
-        let alternatives: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
-        let pattern = format!(
-            "({})[\u{FE0F}\u{1F3FB}-\u{1F3FF}]*(?:\u{200D}[\u{2640}\u{2642}]\u{FE0F}?)?",
-            alternatives.join("|")
-        );
+        let alternatives: Vec<String> = ordered_keys().iter().map(|k| regex::escape(k)).collect();
+        let pattern = format!("({}){MODIFIERS}", alternatives.join("|"));
         Ok(Self {
             re: Regex::new(&pattern)?,
             names: EMOJI.iter().copied().collect(),

@@ -68,6 +68,15 @@ pub(crate) const EMOTICONS: &[(&str, &str)] = &[
     ("O_o", "confused"),
 ];
 
+/// The table's emoticons, longest (in characters) first, ties in table order: the order of the
+/// alternation.
+pub(crate) fn ordered_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = EMOTICONS.iter().map(|(e, _)| *e).collect();
+    // Longest first, so `:-)` wins over `:-` prefixes and `>:(` over `:(`.
+    keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
+    keys
+}
+
 /// Replaces the emoticons of [`EMOTICONS`] by words.
 #[derive(Debug, Clone)]
 pub(crate) struct EmoticonsToWords {
@@ -77,10 +86,7 @@ pub(crate) struct EmoticonsToWords {
 
 impl EmoticonsToWords {
     pub(crate) fn new() -> Result<Self> {
-        let mut keys: Vec<&str> = EMOTICONS.iter().map(|(e, _)| *e).collect();
-        // Longest first, so `:-)` wins over `:-` prefixes and `>:(` over `:(`.
-        keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
-        let alternatives: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
+        let alternatives: Vec<String> = ordered_keys().iter().map(|k| regex::escape(k)).collect();
         Ok(Self {
             re: Regex::new(&alternatives.join("|"))?,
             words: EMOTICONS.iter().copied().collect(),

@@ -13,6 +13,9 @@ use regex::Regex;
 
 use crate::error::Result;
 
+/// The line-break pattern (`regex` syntax), replaced by a space.
+pub(crate) const BREAKS: &str = r"(?i)<\s*br\s*/?\s*>";
+
 /// `<br>`, `<br/>`, `<br />` (any case) → one space.
 #[derive(Debug, Clone)]
 pub(crate) struct HtmlBreaks {
@@ -22,7 +25,7 @@ pub(crate) struct HtmlBreaks {
 impl HtmlBreaks {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"(?i)<\s*br\s*/?\s*>")?,
+            re: Regex::new(BREAKS)?,
         })
     }
 
@@ -32,7 +35,7 @@ impl HtmlBreaks {
 }
 
 /// Named entities we decode (anything else named stays as written).
-const NAMED: &[(&str, &str)] = &[
+pub(crate) const NAMED: &[(&str, &str)] = &[
     ("amp", "&"),
     ("lt", "<"),
     ("gt", ">"),
@@ -55,6 +58,11 @@ const NAMED: &[(&str, &str)] = &[
     ("yen", "¥"),
 ];
 
+/// The entity pattern (`regex` syntax): group 1 a decimal code point, group 2 a hexadecimal
+/// one, group 3 a name.
+pub(crate) const ENTITIES: &str =
+    r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z][a-zA-Z0-9]{1,31}));";
+
 /// `&name;`, `&#123;`, `&#x7B;` → the character, in a single pass.
 #[derive(Debug, Clone)]
 pub(crate) struct HtmlEntities {
@@ -64,9 +72,7 @@ pub(crate) struct HtmlEntities {
 impl HtmlEntities {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(
-                r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z][a-zA-Z0-9]{1,31}));",
-            )?,
+            re: Regex::new(ENTITIES)?,
         })
     }
 

@@ -26,10 +26,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod classes;
 mod contractions;
 mod elongation;
 mod emoji;
 mod emoticons;
+pub(crate) mod hf;
 mod html;
 mod punctuation;
 mod social;

@@ -24,6 +24,19 @@ use regex::Regex;
 
 use crate::error::Result;
 
+/// `?` runs (group 1) and `!` runs (group 2).
+pub(crate) const QUESTION_EXCLAMATION: &str = r"(\?+)|(!+)";
+/// Apostrophes, deleted.
+pub(crate) const APOSTROPHES: &str = r"['’]";
+/// Punctuation and symbol runs, each replaced by a space.
+pub(crate) const PUNCTUATION: &str = r"[\p{P}\p{S}]+";
+/// Digit runs, each replaced by a space.
+pub(crate) const DIGITS: &str = r"\p{Nd}+";
+/// What a `?` run becomes.
+pub(crate) const QUESTION_WORD: &str = " questionmark ";
+/// What a `!` run becomes.
+pub(crate) const EXCLAMATION_WORD: &str = " exclamationmark ";
+
 /// `?`/`!` runs → words.
 #[derive(Debug, Clone)]
 pub(crate) struct QuestionExclamation {
@@ -33,7 +46,7 @@ pub(crate) struct QuestionExclamation {
 impl QuestionExclamation {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"(\?+)|(!+)")?,
+            re: Regex::new(QUESTION_EXCLAMATION)?,
         })
     }
 
@@ -41,9 +54,9 @@ impl QuestionExclamation {
         self.re
             .replace_all(text, |caps: &regex::Captures<'_>| {
                 if caps.get(1).is_some() {
-                    " questionmark "
+                    QUESTION_WORD
                 } else {
-                    " exclamationmark "
+                    EXCLAMATION_WORD
                 }
             })
             .into_owned()
@@ -60,8 +73,8 @@ pub(crate) struct RemovePunctuation {
 impl RemovePunctuation {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            apostrophes: Regex::new(r"['’]")?,
-            others: Regex::new(r"[\p{P}\p{S}]+")?,
+            apostrophes: Regex::new(APOSTROPHES)?,
+            others: Regex::new(PUNCTUATION)?,
         })
     }
 
@@ -80,7 +93,7 @@ pub(crate) struct RemoveDigits {
 impl RemoveDigits {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"\p{Nd}+")?,
+            re: Regex::new(DIGITS)?,
         })
     }
 

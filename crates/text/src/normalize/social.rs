@@ -17,6 +17,13 @@ use regex::Regex;
 use crate::error::Result;
 use crate::normalize::replace_where;
 
+/// URL pattern (`regex` syntax).
+pub(crate) const URL: &str = r"(?i)(?:https?://|www\.)\S+";
+/// Mention pattern.
+pub(crate) const MENTION: &str = r"@\w+";
+/// Hashtag pattern.
+pub(crate) const HASHTAG: &str = r"#\w+";
+
 fn starts_token(prev: Option<char>) -> bool {
     prev.is_none_or(|c| !c.is_alphanumeric())
 }
@@ -39,7 +46,7 @@ pub(crate) struct Urls {
 impl Urls {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"(?i)(?:https?://|www\.)\S+")?,
+            re: Regex::new(URL)?,
         })
     }
 
@@ -57,7 +64,7 @@ pub(crate) struct Mentions {
 impl Mentions {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"@\w+")?,
+            re: Regex::new(MENTION)?,
         })
     }
 
@@ -75,7 +82,7 @@ pub(crate) struct Hashtags {
 impl Hashtags {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            re: Regex::new(r"#\w+")?,
+            re: Regex::new(HASHTAG)?,
         })
     }
 

@@ -64,7 +64,7 @@ pub(crate) struct Metadata {
     pub word_counts: Vec<(String, u64)>,
 }
 
-fn hf_err(context: &str) -> impl FnOnce(tokenizers::Error) -> Error + '_ {
+pub(crate) fn hf_err(context: &str) -> impl FnOnce(tokenizers::Error) -> Error + '_ {
     move |source| Error::Tokenizers {
         context: context.to_owned(),
         source,
@@ -89,6 +89,16 @@ pub(crate) fn build(
     pad_token: &str,
     words: &[String],
 ) -> Result<Tokenizer> {
+    build_with(config, pad_token, words, Vec::new())
+}
+
+/// [`build`] with `cleaning` normalizers run before the Keras ones.
+pub(crate) fn build_with(
+    config: &TokenizerConfig,
+    pad_token: &str,
+    words: &[String],
+    cleaning: Vec<NormalizerWrapper>,
+) -> Result<Tokenizer> {
     let limit = config.num_words.unwrap_or(usize::MAX);
     let vocab = std::iter::once((pad_token.to_owned(), 0u32))
         .chain(
@@ -107,7 +117,7 @@ pub(crate) fn build(
         .build()
         .map_err(hf_err("building the WordLevel model"))?;
 
-    let mut stages: Vec<NormalizerWrapper> = Vec::new();
+    let mut stages = cleaning;
     if config.lower {
         stages.push(Lowercase.into());
     }
