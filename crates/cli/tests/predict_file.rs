@@ -19,48 +19,17 @@ use textrnn::synthetic;
 mod common;
 use common::{err, ok, s, textrnn, write_parquet};
 
-/// The run shared by this file's tests (Embedding(16) -> LSTM(16) -> sigmoid on 400 keyword
-/// texts), trained once; tests must not change it.
+/// The run shared by this file's tests ([`synthetic::tiny_recipe`]: Embedding(16) -> LSTM(16) ->
+/// sigmoid on 400 keyword texts), trained once; tests must not change it.
 fn shared_run() -> &'static PathBuf {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("predict-file-run");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("run dir");
-        let train = dir.join("train.csv");
-        let test = dir.join("test.csv");
-        synthetic::write_csv(&train, &synthetic::keyword_corpus(400, 11)).expect("train.csv");
-        synthetic::write_csv(&test, &synthetic::keyword_corpus(100, 12)).expect("test.csv");
         let recipe = dir.join("recipe.toml");
-        std::fs::write(
-            &recipe,
-            format!(
-                r#"name = "predict-tiny"
-seed = 3
-[data]
-corpus = "csv"
-train = {train:?}
-test = {test:?}
-[split]
-kind = "random"
-validation = 0.15
-[text]
-num_words = 100
-maxlen = 16
-[model]
-layers = [
-  {{ type = "embedding", output_dim = 16 }},
-  {{ type = "lstm", units = 16 }},
-  {{ type = "dense", units = 1, activation = "sigmoid" }},
-]
-[train]
-epochs = 8
-batch_size = 32
-optimizer = {{ name = "adam", learning_rate = 0.01 }}
-"#
-            ),
-        )
-        .expect("recipe");
+        let tiny = synthetic::tiny_recipe(&dir, "predict-tiny", 11).expect("tiny recipe");
+        std::fs::write(&recipe, tiny.to_toml().expect("recipe toml")).expect("recipe");
         let run = dir.join("run");
         ok(&textrnn(
             &["-q", "train", "--recipe", s(&recipe), "--out", s(&run)],
