@@ -13,10 +13,12 @@
 //! TEXTRNN_BENCH_PYTHON=/work/venv/bin/python cargo test -p textrnn --test onnx_parity -- --nocapture
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use textrnn::data::DataConfig;
+mod common;
+
 use textrnn::{ExportOptions, Limits, Recipe, Run, SplitConfig, TrainOptions, BUILTIN_RECIPES};
 
 /// The largest difference allowed between onnxruntime and `Run::predict`.
@@ -25,31 +27,6 @@ const TOLERANCE: f64 = 1e-5;
 const TEXTS: usize = 200;
 /// Training examples of the one short epoch.
 const TRAIN: usize = 256;
-
-fn python() -> String {
-    std::env::var("TEXTRNN_BENCH_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Whether the Python has onnxruntime and numpy (else the reason to skip).
-fn runtime_available() -> Result<(), String> {
-    let out = Command::new(python())
-        .args(["-c", "import onnxruntime, numpy"])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} cannot import onnxruntime/numpy: {}",
-            python(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets")
-}
 
 /// IMDB sample texts under stand-in labels `i mod classes` (`c0`, `c1`, ...), written as CSV
 /// files, each text cut to `words` words: the fallback corpus of the AG News and tweets
@@ -85,12 +62,12 @@ fn fallback_csv(dir: &Path, classes: usize, words: usize) -> DataConfig {
 fn small(mut recipe: Recipe, dir: &Path) -> (Recipe, &'static str) {
     recipe.train.epochs = 1;
     recipe.train.early_stopping = None;
-    let ag = shared().join("ag_news_csv");
-    let tweets = shared().join("airline_tweets/Tweets.csv");
+    let ag = common::shared_datasets().join("ag_news_csv");
+    let tweets = common::shared_datasets().join("airline_tweets/Tweets.csv");
     let source = if recipe.name.starts_with("agnews") {
         if ag.is_dir() {
             recipe.data = DataConfig::AgNews {
-                data_dir: Some(shared()),
+                data_dir: Some(common::shared_datasets()),
             };
             "AG News"
         } else {
@@ -149,7 +126,7 @@ batch_size = 64
 
 /// Trains `recipe` briefly, exports it and compares onnxruntime with `Run::predict` on the
 /// run's first 200 test texts; the largest absolute difference.
-fn max_difference(recipe: &Recipe, dir: &Path) -> (f64, usize, String) {
+fn max_difference(python: &str, recipe: &Recipe, dir: &Path) -> (f64, usize, String) {
     let out = dir.join("run");
     let opts = TrainOptions {
         out: Some(out.clone()),
@@ -179,7 +156,7 @@ fn max_difference(recipe: &Recipe, dir: &Path) -> (f64, usize, String) {
     let spec = serde_json::json!({"rows": texts.len(), "cols": maxlen, "ids": ids});
     std::fs::write(&ids_path, spec.to_string()).expect("ids.json");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/onnx_check.py");
-    let result = Command::new(python())
+    let result = Command::new(python)
         .arg(&script)
         .arg(&summary.model)
         .arg(&ids_path)
@@ -217,10 +194,13 @@ fn max_difference(recipe: &Recipe, dir: &Path) -> (f64, usize, String) {
 
 #[test]
 fn every_recipe_architecture_matches_onnxruntime() {
-    if let Err(why) = runtime_available() {
-        eprintln!("SKIPPED onnx parity: {why}");
-        return;
-    }
+    let python = match common::python_with("onnxruntime, numpy") {
+        Ok(python) => python,
+        Err(why) => {
+            eprintln!("SKIPPED onnx parity: {why}");
+            return;
+        }
+    };
     let mut cases: Vec<(Recipe, &str)> = Vec::new();
     let tmp = tempfile::tempdir().expect("tempdir");
     for (i, (name, _)) in BUILTIN_RECIPES.iter().enumerate() {
@@ -237,7 +217,7 @@ fn every_recipe_architecture_matches_onnxruntime() {
     for (i, (recipe, source)) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("{i}"));
         std::fs::create_dir_all(&dir).expect("dir");
-        let (diff, maxlen, versions) = max_difference(recipe, &dir);
+        let (diff, maxlen, versions) = max_difference(&python, recipe, &dir);
         println!(
             "| {} | {TEXTS} {source} | {maxlen} | {diff:.2e} | ({versions})",
             recipe.name

@@ -24,25 +24,17 @@ use textrnn::data::{DataConfig, LoadOptions};
 use textrnn::text::{EncodingSpec, KerasTokenizer, Pipeline, Step, PYTHON_SNIPPET};
 use textrnn::{FitOn, Recipe, TextRecipe, BUILTIN_RECIPES};
 
+mod common;
+
 /// The Python to use, when it has `tokenizers`.
 fn python() -> Option<String> {
-    let python = std::env::var("TEXTRNN_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import tokenizers"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        eprintln!(
-            "skipping tokenizer parity: {python} cannot import tokenizers (set TEXTRNN_BENCH_PYTHON)"
-        );
-        None
-    }
+    common::python_with("tokenizers")
+        .map_err(|why| eprintln!("skipping tokenizer parity: {why}"))
+        .ok()
 }
 
 fn shared_datasets() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    let dir = common::shared_datasets();
     if dir.is_dir() {
         Some(dir)
     } else {
