@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use textrnn_data::labels::{class_names_for, to_dataset, RawRecord, RawSplit};
 use textrnn_data::table::{FileFormat, TableReader, TableSpec, Utf8Policy};
+use textrnn_data::user_files;
 use textrnn_data::{Corpus, DataConfig, Dataset, UserFiles};
 use textrnn_text::{text_to_word_sequence, KerasTokenizer, TokenizerConfig};
 
@@ -335,6 +336,8 @@ pub struct Warning {
 /// Checks the recipe's data as training would split it (see the module docs).
 pub fn check(recipe: &Recipe, opts: &CheckOptions) -> Result<CheckReport> {
     recipe.validate()?;
+    // The embedding's vectors file, as training checks it (header, size).
+    crate::pretrained::check(&recipe.model)?;
     let loaded = load(recipe, &opts.data)?;
     let recipe = &loaded.recipe;
     let (train, validation, test) = &loaded.splits;
@@ -725,8 +728,9 @@ fn describe_rows(rows: &[RowRef]) -> String {
         .join(" and ")
 }
 
+/// Documents per class; for multi-label data, documents carrying each label.
 fn class_counts(d: &Dataset) -> Vec<ClassCount> {
-    d.class_counts()
+    d.label_counts()
         .into_iter()
         .zip(&d.class_names)
         .map(|(count, class)| ClassCount {
@@ -837,7 +841,7 @@ fn label_variants(named: &[(&str, &Dataset)]) -> Vec<LabelVariant> {
     };
     let mut counts = vec![0usize; train.class_names.len()];
     for (_, d) in named {
-        for (c, n) in counts.iter_mut().zip(d.class_counts()) {
+        for (c, n) in counts.iter_mut().zip(d.label_counts()) {
             *c += n;
         }
     }
@@ -919,15 +923,30 @@ fn read_user_files(
             raw.push(None);
             continue;
         };
+        // Only the training file's weight column is read, as training does: a bad weight
+        // there is refused with its file, line and column.
+        let spec = TableSpec {
+            weight_col: spec.weight_col.clone().filter(|_| split == "train"),
+            ..spec.clone()
+        };
         let (records, check) = read_file(split, path, &spec)?;
         raw.push(Some(records));
         checks.push(check);
     }
+    // Multi-label files (a separator, or JSON label lists) as training reads them.
+    let multi = spec.label_sep.is_some()
+        || raw
+            .first()
+            .is_some_and(|t| t.as_ref().is_some_and(RawSplit::is_multi_label));
+    if let Some(Some(train)) = raw.first() {
+        user_files::check_separator(train, &spec)?;
+    }
     let all: Vec<&RawSplit> = raw.iter().flatten().collect();
     let class_names = class_names_for(&all, files.class_names.as_deref())?;
-    let mut datasets = raw
-        .into_iter()
-        .map(|r| r.map(|r| to_dataset(r, &class_names)).transpose());
+    let mut datasets = raw.into_iter().map(|r| {
+        r.map(|r| to_dataset(r, &class_names).map(|d| user_files::multi_if(d, multi)))
+            .transpose()
+    });
     let mut next = || datasets.next().transpose().map(Option::flatten);
     let (train, validation, test) = (next()?, next()?, next()?);
     Ok((
@@ -946,6 +965,7 @@ fn read_user_files(
 fn read_file(split: &str, path: &Path, spec: &TableSpec) -> Result<(RawSplit, FileCheck)> {
     let reader = TableReader::open(path, spec)?;
     let format = reader.format();
+    let jsonl = format == FileFormat::Jsonl;
     let mut records = Vec::new();
     let mut non_utf8 = FileRows::default();
     for row in reader {
@@ -959,10 +979,13 @@ fn read_file(split: &str, path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fi
                 });
             }
         }
+        let label = row.label.unwrap_or_default();
+        let labels = user_files::label_cell(path, spec, jsonl, row.line, &label)?;
         records.push(RawRecord {
             id: row.id,
             text: row.text,
-            label: row.label.unwrap_or_default(),
+            label,
+            labels,
             line: row.line,
         });
     }

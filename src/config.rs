@@ -60,6 +60,19 @@ impl RunConfig {
         Ok(Self { recipe, maxlen })
     }
 
+    /// Records what training read from the embedding's pretrained vectors.
+    pub(crate) fn set_pretrained_vectors(&mut self, report: Option<crate::VectorsReport>) {
+        self.recipe.pretrained_vectors = report;
+    }
+
+    /// Records the class weights training resolved from the recipe's `train.class_weight`
+    /// (a weight per class name; see [`crate::weighting`]).
+    pub(crate) fn set_class_weight(&mut self, resolved: Option<textrnn_train::ClassWeight>) {
+        if resolved.is_some() {
+            self.recipe.train.class_weight = resolved;
+        }
+    }
+
     /// The resolved recipe.
     pub fn recipe(&self) -> &Recipe {
         &self.recipe
@@ -73,6 +86,17 @@ impl RunConfig {
     /// Class names, indexed by label.
     pub fn classes(&self) -> &[String] {
         &self.recipe.classes
+    }
+
+    /// True for a multi-label run: its output layer is `Dense(n > 1, sigmoid)` (what the run
+    /// records; the data's label separator is in [`RunConfig::label_sep`]).
+    pub fn multi_label(&self) -> bool {
+        self.recipe.model.output().is_ok_and(|o| o.is_multi_label())
+    }
+
+    /// The label separator the run's training file was read with (`--label-sep`), if any.
+    pub fn label_sep(&self) -> Option<&str> {
+        self.recipe.data.user_files()?.label_sep.as_deref()
     }
 }
 

@@ -9,13 +9,31 @@
 //!   1e-15);
 //! - `auc`: binary ROC AUC of `p`, or the one-vs-rest macro average over classes.
 //!
+//! A multi-label run (one sigmoid per label) decides each label with its own threshold
+//! (`threshold.json` from `tune-threshold`, else 0.5) and reports [`TestMetrics::multi_label`]
+//! (subset accuracy, Hamming loss, micro and macro precision/recall/F1, per-label rows and ROC
+//! AUC) instead of the confusion matrix and classification report; there `accuracy` is the
+//! subset accuracy and `auc` the mean of the per-label ROC AUCs.
+//!
+//! The probabilities are the run's calibrated ones when it has a `calibration.json`
+//! (`textrnn calibrate`). [`evaluate`] and [`evaluate_file`] also report
+//! [`TestMetrics::calibration`]: NLL (from the logits), the expected calibration error (15
+//! equal-width bins; top-label confidence, or every (example, label) pair for multi-label runs)
+//! and the reliability bins, uncalibrated and, for a calibrated run, calibrated. `train`'s
+//! `metrics.json` leaves that section out (the training record stays uncalibrated).
+//!
 //! The same function serves `train` (right after fitting) and `evaluate RUN_DIR`, so both
 //! print identical numbers.
 //!
 //! ```no_run
 //! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
 //! let m = textrnn::evaluate(&run, &textrnn::DataOptions::default(), None)?;
-//! println!("{}\n{}", m.classification_report, m.confusion_matrix);
+//! if let Some(report) = &m.classification_report {
+//!     println!("{report}");
+//! }
+//! if let Some(report) = &m.multi_label {
+//!     println!("{report}");
+//! }
 //! # Ok::<(), textrnn::Error>(())
 //! ```
 
@@ -25,10 +43,12 @@ use serde::Serialize;
 use textrnn_data::table::TableSpec;
 use textrnn_data::{DataConfig, UserFiles};
 use textrnn_eval::{
-    classification_report, confusion_matrix, log_loss, roc_auc_binary, roc_auc_ovr,
-    ClassificationReport, ConfusionMatrix, Predictions,
+    classification_report, confusion_matrix, log_loss, multilabel_report, roc_auc_binary,
+    roc_auc_ovr, ClassificationReport, ConfusionMatrix, MultiLabelReport, Predictions,
 };
+use textrnn_train::EncodedSplit;
 
+use crate::calibrate::CalibrationMetrics;
 use crate::corpus::DataOptions;
 use crate::decision::{self, DecisionThreshold};
 use crate::run::{self, Run, Which};
@@ -51,10 +71,22 @@ pub struct TestMetrics {
     pub threshold: Option<DecisionThreshold>,
     /// Class names, indexed by label.
     pub class_names: Vec<String>,
-    /// Counts of (true, predicted) classes.
-    pub confusion_matrix: ConfusionMatrix,
-    /// Precision, recall, F1 and support per class, with macro and weighted averages.
-    pub classification_report: ClassificationReport,
+    /// Counts of (true, predicted) classes (single-label runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confusion_matrix: Option<ConfusionMatrix>,
+    /// Precision, recall, F1 and support per class, with macro and weighted averages
+    /// (single-label runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification_report: Option<ClassificationReport>,
+    /// Multi-label runs: subset accuracy, Hamming loss, micro and macro precision/recall/F1 and
+    /// the per-label rows (with each label's threshold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_label: Option<MultiLabelReport>,
+    /// NLL, expected calibration error and reliability bins before (and, for a calibrated run,
+    /// after) calibration; set by [`evaluate`] and [`evaluate_file`], absent from the training
+    /// record `metrics.json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationMetrics>,
 }
 
 /// Computes every test metric from saved probabilities and labels (`data` left empty for the
@@ -63,6 +95,10 @@ pub fn compute_metrics(
     preds: &Predictions,
     threshold: Option<DecisionThreshold>,
 ) -> Result<TestMetrics> {
+    if preds.multi_label {
+        let default = vec![DecisionThreshold::DEFAULT.value; preds.n_classes];
+        return compute_multi_label_metrics(preds, &default);
+    }
     let c = preds.n_classes;
     let threshold = decision::effective(c, threshold);
     let predicted = preds.decide(threshold.map(|t| t.value));
@@ -87,9 +123,50 @@ pub fn compute_metrics(
         auc,
         threshold,
         class_names: names.clone(),
-        confusion_matrix: cm,
-        classification_report: report,
+        confusion_matrix: Some(cm),
+        classification_report: Some(report),
+        multi_label: None,
+        calibration: None,
     })
+}
+
+/// The test metrics of multi-label predictions (with targets) when label `j` is predicted at
+/// `p_j >= thresholds[j]`: the [`MultiLabelReport`]; `loss` is the binary cross-entropy averaged
+/// over every (example, label) pair (Keras' multi-label loss), `accuracy` the subset accuracy
+/// (the predicted set equals the true set), `auc` the mean of the per-label ROC AUCs.
+pub fn compute_multi_label_metrics(preds: &Predictions, thresholds: &[f64]) -> Result<TestMetrics> {
+    let report = multilabel_report(preds, thresholds)?;
+    // Every (example, label) pair as one binary example [1 - p, p] with its 0/1 target.
+    let pairs: Vec<f32> = preds.probs.iter().flat_map(|&p| [1.0 - p, p]).collect();
+    let targets: Vec<u32> = preds.targets.iter().map(|&t| u32::from(t)).collect();
+    let loss = log_loss(&pairs, 2, &targets)?;
+    Ok(TestMetrics {
+        data: String::new(),
+        n: report.n,
+        loss,
+        accuracy: report.subset_accuracy,
+        auc: report.macro_roc_auc(),
+        threshold: None,
+        class_names: preds.class_names.clone(),
+        confusion_matrix: None,
+        classification_report: None,
+        multi_label: Some(report),
+        calibration: None,
+    })
+}
+
+/// A run's metrics for `preds`: at its per-label thresholds for a multi-label run, else at
+/// `threshold`.
+pub(crate) fn run_metrics(
+    run: &Run,
+    preds: &Predictions,
+    threshold: Option<DecisionThreshold>,
+) -> Result<TestMetrics> {
+    if run.multi_label() {
+        compute_multi_label_metrics(preds, &run.label_thresholds()?)
+    } else {
+        compute_metrics(preds, threshold)
+    }
 }
 
 /// Re-evaluates the run on its recipe's test split (re-created from the corpus), at
@@ -97,9 +174,24 @@ pub fn compute_metrics(
 /// else the run's own (`threshold.json` if present, else 0.5).
 pub fn evaluate(run: &Run, data: &DataOptions, threshold: Option<f64>) -> Result<TestMetrics> {
     let threshold = run.decision_threshold(threshold)?;
-    let preds = test_predictions(run, data, false)?;
-    let mut metrics = compute_metrics(&preds, threshold)?;
+    let split = run.split(data, Which::Test)?;
+    let mut metrics = evaluate_split(run, &split.encoded, threshold, data.progress)?;
     metrics.data = test_data_label(run.config().recipe());
+    Ok(metrics)
+}
+
+/// The run's metrics on an encoded split at its calibration (if any), with the calibration
+/// metrics before and after; the model runs once (its logits give both).
+fn evaluate_split(
+    run: &Run,
+    split: &EncodedSplit,
+    threshold: Option<DecisionThreshold>,
+    progress: bool,
+) -> Result<TestMetrics> {
+    let logits = run.split_logits(split, progress)?;
+    let (preds, calibration) = crate::calibrate::split_metrics(run, &logits, split)?;
+    let mut metrics = run_metrics(run, &preds, threshold)?;
+    metrics.calibration = Some(calibration);
     Ok(metrics)
 }
 
@@ -115,8 +207,7 @@ pub fn evaluate_file(
     let threshold = run.decision_threshold(threshold)?;
     let data = textrnn_data::load_labelled_file(path, spec, run.class_names())?;
     let split = run.encode(data)?;
-    let preds = run.predict_split(&split.encoded, progress)?;
-    let mut metrics = compute_metrics(&preds, threshold)?;
+    let mut metrics = evaluate_split(run, &split.encoded, threshold, progress)?;
     metrics.data = format!("file {}", path.display());
     Ok(metrics)
 }

@@ -134,6 +134,11 @@ pub fn export(run: &Run, opts: &ExportOptions) -> Result<ExportSummary> {
     if let Some(t) = threshold {
         metadata.push(("threshold".to_string(), t.value.to_string()));
     }
+    // A calibrated run's probabilities are activation(logits / T), in the graph too.
+    let temperature = run.calibration().map(|c| c.temperature);
+    if let Some(t) = temperature {
+        metadata.push(("calibration_temperature".to_string(), t.to_string()));
+    }
     let onnx_opts = OnnxOptions {
         padding: match recipe.text.padding {
             Padding::Pre => PaddingSide::Pre,
@@ -150,6 +155,7 @@ pub fn export(run: &Run, opts: &ExportOptions) -> Result<ExportSummary> {
             classes.len()
         ),
         metadata,
+        temperature,
     };
     let bytes = onnx::export(&recipe.model, maxlen, &vb, &onnx_opts)?;
     let hf = run.tokenizer().export_hf(

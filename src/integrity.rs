@@ -20,10 +20,11 @@
 use std::path::{Path, PathBuf};
 
 use textrnn_eval::{Objective, Predictions, ThresholdChoice};
-use textrnn_models::{Classifier, LayerSpec, TextClassifier};
+use textrnn_models::{LayerSpec, TextClassifier};
 use textrnn_text::KerasTokenizer;
 
 use crate::run::{read_json, CONFIG, MODEL, TEST_PREDICTIONS, THRESHOLD, TOKENIZER};
+use crate::threshold::LabelThresholds;
 use crate::{Error, Result, RunConfig};
 
 /// Rows of probabilities must sum to 1 within this.
@@ -149,7 +150,11 @@ pub fn check_run_with_memory(
     check_tokenizer(dir, config, tokenizer)?;
 
     if let Some(path) = regular_file(dir, THRESHOLD)? {
-        read_threshold(&path)?;
+        if config.multi_label() {
+            read_label_thresholds(&path, classes)?;
+        } else {
+            read_threshold(&path)?;
+        }
     }
     Ok(())
 }
@@ -202,6 +207,38 @@ pub fn read_threshold(path: &Path) -> Result<ThresholdChoice> {
         return Err(run_error(&dir, format!("{name} is missing")));
     }
     let choice: ThresholdChoice = read_json(path)?;
+    check_choice(&dir, &name, "", &choice)?;
+    Ok(choice)
+}
+
+/// Reads a multi-label run's `threshold.json` (one threshold per label, see
+/// [`LabelThresholds`]) and checks it: one entry per class of the run, in order and named as
+/// the run names them, every number in [0, 1]. Errors name the file and the label.
+pub fn read_label_thresholds(path: &Path, classes: &[String]) -> Result<LabelThresholds> {
+    let (dir, name) = split(path);
+    if regular_file(&dir, &name)?.is_none() {
+        return Err(run_error(&dir, format!("{name} is missing")));
+    }
+    let thresholds: LabelThresholds = read_json(path)?;
+    let names: Vec<&str> = thresholds.labels.iter().map(|l| l.label.as_str()).collect();
+    if names != classes.iter().map(String::as_str).collect::<Vec<_>>() {
+        return Err(run_error(
+            &dir,
+            format!(
+                "{name}: the labels [{}] are not the run's [{}] (a threshold per label, in order)",
+                names.join(", "),
+                classes.join(", ")
+            ),
+        ));
+    }
+    for l in &thresholds.labels {
+        check_choice(&dir, &name, &format!("label `{}`: ", l.label), &l.choice)?;
+    }
+    Ok(thresholds)
+}
+
+/// Every number of a threshold choice finite and in [0, 1]; `prefix` names the label.
+fn check_choice(dir: &Path, name: &str, prefix: &str, choice: &ThresholdChoice) -> Result<()> {
     let bound = match choice.objective {
         Objective::MaxF1 => None,
         Objective::MinPrecision(b) | Objective::MinRecall(b) => Some(b),
@@ -217,13 +254,13 @@ pub fn read_threshold(path: &Path) -> Result<ThresholdChoice> {
         if let Some(v) = value {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 return Err(run_error(
-                    &dir,
-                    format!("{name}: {field} {v} is not a probability in [0, 1]"),
+                    dir,
+                    format!("{name}: {prefix}{field} {v} is not a probability in [0, 1]"),
                 ));
             }
         }
     }
-    Ok(choice)
+    Ok(())
 }
 
 /// Reads `test_predictions.json` and checks it against the run: `n_classes` and the class
@@ -277,7 +314,8 @@ pub fn read_test_predictions(
             ));
         }
         let sum: f64 = probs.iter().map(|p| f64::from(*p)).sum();
-        if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+        // Multi-label probabilities are independent per label: no row sum.
+        if !preds.multi_label && (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
             return fail(format!(
                 "row {}: probabilities sum to {sum}, not 1",
                 row + 1
@@ -293,20 +331,19 @@ pub fn read_test_predictions(
     Ok(preds)
 }
 
-/// Checks that every loaded weight of `model` (built from `config`) is finite; an error names
+/// Checks that every loaded weight of `model` is finite; an error names
 /// `model.safetensors` of `dir`, the tensor and the count of NaN or infinite values.
-pub fn check_weights_finite(dir: &Path, config: &RunConfig, model: &TextClassifier) -> Result<()> {
-    // `vars()` follows the declaration order of `param_specs` (see `TextClassifier::new`).
-    let params = config.recipe().model.param_specs(config.maxlen())?;
-    for (param, var) in params.iter().zip(model.vars()) {
-        let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+pub fn check_weights_finite(dir: &Path, model: &TextClassifier) -> Result<()> {
+    // Every parameter, frozen ones (`trainable = false`) included.
+    for (name, tensor) in model.parameters() {
+        let values = tensor.flatten_all()?.to_vec1::<f32>()?;
         let bad = values.iter().filter(|v| !v.is_finite()).count();
         if bad > 0 {
             return Err(run_error(
                 dir,
                 format!(
                     "{MODEL}: tensor `{}` has {bad} NaN or infinite values of {}; the weights are broken (train the run again)",
-                    param.path,
+                    name,
                     values.len()
                 ),
             ));

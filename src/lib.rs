@@ -31,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod calibrate;
 pub mod check;
 mod config;
 mod corpus;
@@ -44,6 +45,7 @@ mod export;
 pub mod integrity;
 mod plots;
 pub mod predict_file;
+mod pretrained;
 mod recipe;
 mod report;
 mod run;
@@ -52,13 +54,20 @@ mod runtime;
 pub mod synthetic;
 mod threshold;
 mod training;
+mod weighting;
 
+pub use calibrate::{
+    calibrate, CalibrateOutcome, Calibration, CalibrationMetrics, CalibrationScores,
+    SplitCalibration,
+};
 pub use check::{check, quick_warnings, CheckOptions, CheckReport};
 pub use config::RunConfig;
 pub use corpus::{DataOptions, Limits};
 pub use decision::{DecisionThreshold, ThresholdSource};
 pub use error::{Error, Result};
-pub use evaluate::{compute_metrics, evaluate, evaluate_file, TestMetrics};
+pub use evaluate::{
+    compute_metrics, compute_multi_label_metrics, evaluate, evaluate_file, TestMetrics,
+};
 pub use explain::{explain, ExplainOptions};
 pub use export::{export, ExportFormat, ExportOptions, ExportSummary};
 pub use plots::plot;
@@ -66,12 +75,13 @@ pub use predict_file::{
     predict_rows, predict_texts, write_predictions, PredictFileOptions, PredictSummary,
     PredictedRow, PredictionRecord, RowPrediction, RowStatus,
 };
+pub use pretrained::VectorsReport;
 pub use recipe::{FitOn, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECIPES};
 pub use report::{report, ReportOptions};
 pub use run::Run;
 pub use run_state::{RunState, RunStatus};
 pub use runtime::configure_allocator;
-pub use threshold::tune_threshold;
+pub use threshold::{tune_label_thresholds, tune_threshold, LabelThreshold, LabelThresholds};
 pub use training::{resume_run, train_run, TrainOptions, TrainOutcome};
 
 pub use textrnn_data as data;

@@ -6,9 +6,12 @@
 //! | `confusion.{png,svg}` | confusion heatmap of the test split at the run's decision threshold |
 //! | `roc.{png,svg}` | ROC curve (binary: of the second class; multi-class: one vs rest per class) |
 //! | `pr.{png,svg}` | precision-recall curves, same classes |
+//! | `reliability.{png,svg}` | reliability diagram of the test split, before and (for a calibrated run) after calibration |
 //!
-//! `train` draws them; `plot RUN_DIR` ([`plot`]) redraws them from `history.json` and the
-//! saved test predictions (`test_predictions.json`, or a new pass over the test split).
+//! `train` draws them (all but the reliability diagram); `plot RUN_DIR` ([`plot`]) redraws them
+//! from `history.json` and the saved test predictions (`test_predictions.json`, or a new pass
+//! over the test split; always a new pass for a calibrated run, whose probabilities differ
+//! from the saved ones). `calibrate` and `report` draw the reliability diagram too.
 //!
 //! ```no_run
 //! let run = textrnn::Run::open(std::path::Path::new("runs/imdb-bigru"))?;
@@ -66,11 +69,12 @@ pub(crate) fn write_plots(
     if let Some(series) = history.filter(|s| !s.is_empty()) {
         written.extend(history_plot(series, &plots.join("history"))?);
     }
-    if let Some((preds, metrics)) = test {
-        written.extend(confusion_heatmap(
-            &metrics.confusion_matrix,
-            &plots.join("confusion"),
-        )?);
+    // A multi-label run's per-label scores are in its metrics (no confusion matrix, and the
+    // class-wise ROC / PR curves assume one label per example).
+    if let Some((preds, metrics)) = test.filter(|(p, _)| !p.multi_label) {
+        if let Some(cm) = &metrics.confusion_matrix {
+            written.extend(confusion_heatmap(cm, &plots.join("confusion"))?);
+        }
         let (c, labels, names) = (preds.n_classes, &preds.labels, &preds.class_names);
         let roc = roc_curves(&preds.probs, c, labels, names)?;
         if !roc.is_empty() {
@@ -104,7 +108,13 @@ pub fn plot(run: &Run, data: &DataOptions) -> Result<Vec<PathBuf>> {
             reason: format!("{} holds no epoch", run::HISTORY_JSON),
         });
     }
-    let preds = evaluate::test_predictions(run, data, true)?;
+    // Calibrated probabilities when the run is calibrated, with the reliability data.
+    let (preds, reliability) = crate::calibrate::test_view(run, data, None)?;
     let metrics = evaluate::compute_metrics(&preds, run.decision_threshold(None)?)?;
-    write_plots(run.dir(), Some(&series), Some((&preds, &metrics)))
+    let mut written = write_plots(run.dir(), Some(&series), Some((&preds, &metrics)))?;
+    written.extend(crate::calibrate::write_reliability_plot(
+        run.dir(),
+        &reliability,
+    )?);
+    Ok(written)
 }

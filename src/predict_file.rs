@@ -106,10 +106,14 @@ impl RowStatus {
 /// The prediction for one non-empty text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowPrediction {
-    /// The decided class (an index into [`Run::class_names`]).
+    /// The decided class (an index into [`Run::class_names`]); for a multi-label run the most
+    /// probable label.
     pub label: usize,
     /// The probability of every class, in class order.
     pub probs: Vec<f32>,
+    /// Multi-label runs: the decided label set (label `j` when `p_j` reaches its threshold, in
+    /// label order; may be empty); `None` for single-label runs.
+    pub labels: Option<Vec<usize>>,
 }
 
 /// The result for one input, in input order.
@@ -281,6 +285,19 @@ pub fn predict_texts(
     }
     let preds = run.predict(&kept, batch_size, false)?;
     let labels = preds.decide(threshold.map(|t| t.value));
+    // Multi-label: every label at its own threshold (threshold.json, else 0.5).
+    let sets = if preds.multi_label {
+        let n = preds.n_classes;
+        let decided = preds.decide_labels(&run.label_thresholds()?)?;
+        Some(
+            decided
+                .chunks(n.max(1))
+                .map(|row| (0..n).filter(|&j| row[j] == 1).collect::<Vec<usize>>())
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
     let mut k = 0;
     Ok(texts
         .iter()
@@ -291,6 +308,7 @@ pub fn predict_texts(
             let prediction = RowPrediction {
                 label: labels.get(k).map_or(0, |&c| c as usize),
                 probs: preds.row(k).to_vec(),
+                labels: sets.as_ref().and_then(|s| s.get(k).cloned()),
             };
             k += 1;
             Some(prediction)
@@ -305,8 +323,12 @@ pub fn predict_texts(
 /// widened to `f64` (exactly), so both print the same digits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredictionRecord {
-    /// The decided class; `None` for an empty text.
+    /// The decided class (a multi-label run's most probable label); `None` for an empty text.
     pub label: Option<String>,
+    /// Multi-label runs: the decided label set, in label order (absent for single-label runs
+    /// and empty texts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
     /// Every class' probability by class name; `None` for an empty text.
     pub probabilities: Option<BTreeMap<String, f64>>,
     /// The decided class' probability; `None` for an empty text.
@@ -332,6 +354,9 @@ impl PredictionRecord {
         let name = |k: usize| class_names.get(k).cloned().unwrap_or_else(|| k.to_string());
         Self {
             label: prediction.map(|p| name(p.label)),
+            labels: prediction
+                .and_then(|p| p.labels.as_ref())
+                .map(|set| set.iter().map(|&k| name(k)).collect()),
             probabilities: prediction.map(|p| {
                 p.probs
                     .iter()
@@ -382,20 +407,44 @@ pub fn write_predictions(
     opts: &PredictFileOptions,
 ) -> Result<PredictSummary> {
     let classes = run.class_names();
-    let columns = prediction_columns(classes);
+    let multi = run.multi_label();
+    let mut columns = prediction_columns(classes);
+    if multi {
+        // Multi-label runs: the decided label set after `label`, joined by the run's label
+        // separator (`,` when it had none).
+        columns.insert(2, Column::str("labels"));
+    }
+    let sep = run.config().label_sep().unwrap_or(",").to_string();
     write_table(output, &columns, |w| {
         predict_rows(run, inputs, opts, |chunk| {
+            let joined: Vec<Option<String>> = chunk
+                .iter()
+                .map(|row| {
+                    let set = row.prediction.as_ref()?.labels.as_ref()?;
+                    let names: Vec<&str> = set
+                        .iter()
+                        .filter_map(|&k| classes.get(k).map(String::as_str))
+                        .collect();
+                    Some(names.join(&sep))
+                })
+                .collect();
             let mut cells: Vec<Cell<'_>> = Vec::with_capacity(columns.len());
-            for row in chunk {
+            for (row, set) in chunk.iter().zip(&joined) {
                 cells.clear();
                 cells.push(Cell::Str(&row.id));
                 match &row.prediction {
                     Some(p) => {
                         cells.push(classes.get(p.label).map_or(Cell::Null, |c| Cell::Str(c)));
+                        if multi {
+                            cells.push(set.as_deref().map_or(Cell::Null, Cell::Str));
+                        }
                         cells.extend(p.probs.iter().map(|&v| Cell::F32(v)));
                     }
                     None => {
                         cells.push(Cell::Null);
+                        if multi {
+                            cells.push(Cell::Null);
+                        }
                         cells.extend(classes.iter().map(|_| Cell::Null));
                     }
                 }

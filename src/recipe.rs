@@ -102,6 +102,11 @@ pub struct Recipe {
     /// training in the [`RunConfig`](crate::RunConfig), so a run can tell when they change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_files: Vec<Fingerprint>,
+    /// What training read from the embedding's pretrained vectors file (`weights`): format,
+    /// size, coverage of the vocabulary and of the test tokens; filled in by training in the
+    /// [`RunConfig`](crate::RunConfig).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained_vectors: Option<crate::pretrained::VectorsReport>,
 }
 
 fn default_seed() -> u64 {
@@ -268,8 +273,9 @@ impl Recipe {
         Ok(recipe)
     }
 
-    /// Reads a recipe file (`.toml`, or a run's `config.json`). Relative data paths in it are
-    /// relative to the file's directory and come back absolute.
+    /// Reads a recipe file (`.toml`, or a run's `config.json`). Relative data paths (and an
+    /// embedding's `weights` file) in it are relative to the file's directory and come back
+    /// absolute.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut recipe: Recipe = if path.extension().is_some_and(|e| e == "json") {
@@ -285,6 +291,11 @@ impl Recipe {
             _ => PathBuf::from("."),
         };
         recipe.data.rebase(&base)?;
+        for layer in &mut recipe.model.layers {
+            if let textrnn_models::LayerSpec::Embedding(e) = layer {
+                e.rebase(&base)?;
+            }
+        }
         Ok(recipe)
     }
 

@@ -77,12 +77,11 @@ fn pick_examples(labels: &[u32], predicted: &[u32], confidence: &[f32], k: usize
 /// when it matches, else from a new pass.
 pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathBuf> {
     let split = run.split(data, Which::Test)?;
-    let mut preds = evaluate::test_predictions(run, data, true)?;
-    if preds.labels != split.encoded.labels || preds.class_names != run.class_names() {
-        preds = run.predict_split(&split.encoded, data.progress)?;
-    }
+    // Calibrated probabilities when the run is calibrated, with the reliability data.
+    let (preds, reliability) = crate::calibrate::test_view(run, data, Some(&split.encoded))?;
     let threshold = run.decision_threshold(None)?;
-    let metrics = evaluate::compute_metrics(&preds, threshold)?;
+    let metrics = evaluate::run_metrics(run, &preds, threshold)?;
+    let multi = preds.multi_label;
     let sample = matches!(
         run.config().recipe().data,
         textrnn_data::DataConfig::ImdbSample
@@ -95,15 +94,24 @@ pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathB
         Vec::new()
     };
     let (c, names) = (preds.n_classes, &preds.class_names);
-    let roc = textrnn_eval::roc_curves(&preds.probs, c, &preds.labels, names)?;
-    let pr = textrnn_eval::precision_recall_curves(&preds.probs, c, &preds.labels, names)?;
+    // Multi-label runs: the per-label table (with each label's ROC AUC and threshold) instead
+    // of class-wise curves and explained examples, which assume one label per example.
+    let (roc, pr) = if multi {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            textrnn_eval::roc_curves(&preds.probs, c, &preds.labels, names)?,
+            textrnn_eval::precision_recall_curves(&preds.probs, c, &preds.labels, names)?,
+        )
+    };
 
     let predicted = preds.decide(metrics.threshold.map(|t| t.value));
     let confidence: Vec<f32> = (0..predicted.len())
         .map(|i| preds.probs[i * c + predicted[i] as usize])
         .collect();
     let mut examples = Vec::new();
-    for i in pick_examples(&preds.labels, &predicted, &confidence, ro.examples) {
+    let wanted = if multi { 0 } else { ro.examples };
+    for i in pick_examples(&preds.labels, &predicted, &confidence, wanted) {
         let text = &split.texts[i];
         let options = ExplainOptions {
             label: Some(predicted[i] as usize),
@@ -131,7 +139,8 @@ pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathB
     let mut headline = vec![
         (
             format!(
-                "test accuracy ({} examples{})",
+                "test {}accuracy ({} examples{})",
+                if multi { "subset " } else { "" },
                 metrics.n,
                 if sample { ", embedded IMDB SAMPLE" } else { "" }
             ),
@@ -163,11 +172,14 @@ pub fn report(run: &Run, data: &DataOptions, ro: &ReportOptions) -> Result<PathB
         model_summary: summary,
         metrics: headline,
         history,
-        classification: Some(metrics.classification_report.clone()),
-        confusion: Some(metrics.confusion_matrix.clone()),
+        classification: metrics.classification_report.clone(),
+        confusion: metrics.confusion_matrix.clone(),
+        multi_label: metrics.multi_label.clone(),
         roc,
         pr,
         examples,
+        reliability_note: crate::calibrate::reliability_note(run, &reliability),
+        reliability,
     };
     let out = ro
         .out

@@ -14,6 +14,7 @@
 //! | `data/validation.jsonl.gz`, `data/test.jsonl.gz` | the held-out splits as read (id in the source, text, label), so the run is evaluated without its corpus |
 //! | `limits.json` | the `--limit` subsampling used in training, when any |
 //! | `threshold.json` | the tuned binary decision threshold (`tune-threshold`), used by `predict` and `evaluate` |
+//! | `calibration.json` | the temperature of `calibrate` (fitted on the validation split), applied to every probability |
 //! | `plots/` | `history`, `confusion`, `roc`, `pr` as PNG and SVG |
 //! | `report.html` | the self-contained HTML report (`report`) |
 //! | `run.json` | how far training got: `training`, `interrupted`, `failed` or `complete` ([`RunStatus`](crate::RunStatus)) |
@@ -38,8 +39,9 @@ use textrnn_data::{Dataset, FileState};
 use textrnn_eval::{Predictions, ThresholdChoice};
 use textrnn_models::{Classifier, TextClassifier};
 use textrnn_text::{KerasTokenizer, Pipeline};
-use textrnn_train::EncodedSplit;
+use textrnn_train::{EncodedSplit, Logits};
 
+use crate::calibrate::Calibration;
 use crate::corpus::{self, DataOptions, Limits};
 use crate::decision::{DecisionThreshold, ThresholdSource};
 use crate::run_state;
@@ -120,7 +122,22 @@ pub(crate) fn predict_split(
 ) -> Result<Predictions> {
     let preds =
         textrnn_train::predict_proba(model, &split.tokens, split.seq_len, EVAL_BATCH, progress)?;
-    Ok(preds.with_labels(split.labels.clone(), class_names.to_vec()))
+    label_split(preds, split, class_names)
+}
+
+/// Unlabelled predictions of `split`'s examples with its labels (and multi-hot targets) and
+/// the class names.
+fn label_split(
+    preds: Predictions,
+    split: &EncodedSplit,
+    class_names: &[String],
+) -> Result<Predictions> {
+    let preds = preds.with_labels(split.labels.clone(), class_names.to_vec());
+    match &split.targets {
+        // Multi-label: the multi-hot true label sets travel with the probabilities.
+        Some(t) => Ok(preds.with_targets(t.iter().map(|&v| u8::from(v > 0.5)).collect())?),
+        None => Ok(preds),
+    }
 }
 
 /// A split of a saved run, re-created from its recipe, seed and limits.
@@ -149,6 +166,8 @@ pub struct Run {
     clean: Pipeline,
     /// The subsampling limits of training (`limits.json`; none when absent).
     limits: Limits,
+    /// The temperature scaling of `calibration.json` (`textrnn calibrate`); none when absent.
+    calibration: Option<Calibration>,
 }
 
 impl Run {
@@ -207,7 +226,7 @@ impl Run {
         let recipe = config.recipe();
         let (model, _) =
             TextClassifier::load(&recipe.model, config.maxlen(), &need(MODEL)?, &device)?;
-        crate::integrity::check_weights_finite(dir, &config, &model)?;
+        crate::integrity::check_weights_finite(dir, &model)?;
         let clean = recipe.text.pipeline()?;
         let limits_path = dir.join(LIMITS);
         let limits = if limits_path.is_file() {
@@ -222,7 +241,19 @@ impl Run {
             model,
             clean,
             limits,
+            calibration: crate::calibrate::load(dir)?,
         })
+    }
+
+    /// The run's calibration (`calibration.json`, written by `textrnn calibrate`), if any.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
+    }
+
+    /// The temperature every probability of the run is computed at: `activation(logits / T)`,
+    /// `T` from `calibration.json`, else 1 (uncalibrated).
+    pub fn temperature(&self) -> f64 {
+        self.calibration.as_ref().map_or(1.0, |c| c.temperature)
     }
 
     /// The run directory.
@@ -255,6 +286,28 @@ impl Run {
         self.model.output().n_classes()
     }
 
+    /// True for a multi-label run (one independent probability per label).
+    pub fn multi_label(&self) -> bool {
+        self.model.output().is_multi_label()
+    }
+
+    /// The per-label thresholds a multi-label run decides with: `threshold.json` (written by
+    /// `tune-threshold`), else 0.5 for every label. Errors for a single-label run.
+    pub fn label_thresholds(&self) -> Result<Vec<f64>> {
+        if !self.multi_label() {
+            return Err(Error::Run {
+                dir: self.dir.clone(),
+                reason: "per-label thresholds apply to multi-label runs only".into(),
+            });
+        }
+        match crate::integrity::regular_file(&self.dir, THRESHOLD)? {
+            Some(path) => {
+                Ok(crate::integrity::read_label_thresholds(&path, self.class_names())?.values())
+            }
+            None => Ok(vec![DecisionThreshold::DEFAULT.value; self.n_classes()]),
+        }
+    }
+
     /// The class index for a name (exact) or an index (`0..C`).
     pub fn class_index(&self, label: &str) -> Result<usize> {
         let names = self.class_names();
@@ -266,7 +319,12 @@ impl Run {
             _ => Err(Error::invalid(
                 "--label",
                 format!(
-                    "`{label}` is not one of the run's classes: {} (or an index 0..={})",
+                    "`{label}` is not one of the run's {}: {} (or an index 0..={})",
+                    if self.multi_label() {
+                        "labels"
+                    } else {
+                        "classes"
+                    },
                     names.join(", "),
                     self.n_classes().saturating_sub(1)
                 ),
@@ -277,6 +335,16 @@ impl Run {
     /// Fails with a message naming `what` when the run is not a binary classifier.
     pub(crate) fn require_binary(&self, what: &str) -> Result<()> {
         let n = self.n_classes();
+        if self.multi_label() {
+            return Err(Error::Run {
+                dir: self.dir.clone(),
+                reason: format!(
+                    "{what} applies to binary classifiers only, but this run is multi-label ({} labels: {}); it decides each label with its own threshold (tune them with tune-threshold)",
+                    n,
+                    self.class_names().join(", ")
+                ),
+            });
+        }
         if n == 2 {
             return Ok(());
         }
@@ -305,7 +373,7 @@ impl Run {
                 source: ThresholdSource::Explicit,
             }));
         }
-        if self.n_classes() != 2 {
+        if self.n_classes() != 2 || self.multi_label() {
             return Ok(None);
         }
         Ok(Some(
@@ -340,22 +408,35 @@ impl Run {
             .recipe()
             .text
             .encode(&self.tokenizer, maxlen, &cleaned)?;
-        Ok(textrnn_train::predict_proba(
-            &self.model,
-            &tokens,
-            maxlen,
-            batch_size,
-            progress,
-        )?)
+        let logits =
+            textrnn_train::predict_logits(&self.model, &tokens, maxlen, batch_size, progress)?;
+        Ok(logits.probabilities(self.temperature())?)
     }
 
-    /// Probabilities of an encoded split, with its labels.
+    /// Probabilities of an encoded split (calibrated when the run is), with its labels.
     pub(crate) fn predict_split(
         &self,
         split: &EncodedSplit,
         progress: bool,
     ) -> Result<Predictions> {
-        predict_split(&self.model, split, self.class_names(), progress)
+        let logits = self.split_logits(split, progress)?;
+        self.label(logits.probabilities(self.temperature())?, split)
+    }
+
+    /// The model's own (uncalibrated) logits for an encoded split.
+    pub(crate) fn split_logits(&self, split: &EncodedSplit, progress: bool) -> Result<Logits> {
+        Ok(textrnn_train::predict_logits(
+            &self.model,
+            &split.tokens,
+            split.seq_len,
+            EVAL_BATCH,
+            progress,
+        )?)
+    }
+
+    /// `preds` of `split`'s examples with its labels (and multi-hot targets) and the class names.
+    pub(crate) fn label(&self, preds: Predictions, split: &EncodedSplit) -> Result<Predictions> {
+        label_split(preds, split, self.class_names())
     }
 
     /// One held-out split of the run, cleaned and encoded with the run's tokenizer: the copy
@@ -400,7 +481,13 @@ impl Run {
             .recipe()
             .text
             .encode(&self.tokenizer, maxlen, &texts)?;
-        let encoded = EncodedSplit::new(tokens, maxlen, data.labels)?;
+        // A multi-label run reads rows of one label as label sets of one.
+        let data = if self.multi_label() {
+            data.into_multi_label()
+        } else {
+            data
+        };
+        let encoded = crate::training::encoded_split(tokens, maxlen, &data)?;
         Ok(RunSplit { texts, encoded })
     }
 

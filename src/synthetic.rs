@@ -128,3 +128,51 @@ pub fn train_tiny_run(
     crate::train_run(&recipe, &opts)?;
     Ok(out)
 }
+
+/// Labels of [`multi_label_corpus`], each with the words that signal it.
+pub const MULTI_LABEL_CUES: &[(&str, &[&str])] = &[
+    ("sports", &["goal", "match", "league"]),
+    ("politics", &["vote", "senate", "election"]),
+    ("science", &["atom", "physics", "genome"]),
+    ("music", &["guitar", "album", "concert"]),
+];
+
+/// `n` multi-label rows: each text carries 1-3 of the [`MULTI_LABEL_CUES`] labels (each label
+/// signalled by one of its words at a random position among 4-10 filler words); the labels of a
+/// row are listed in label order. Deterministic for a seed.
+///
+/// ```
+/// let rows = textrnn::synthetic::multi_label_corpus(20, 3);
+/// assert_eq!(rows.len(), 20);
+/// assert!(rows.iter().all(|(_, labels)| (1..=3).contains(&labels.len())));
+/// ```
+pub fn multi_label_corpus(n: usize, seed: u64) -> Vec<(String, Vec<String>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(4..=10);
+            let mut words: Vec<&str> = (0..len)
+                .map(|_| FILLER[rng.random_range(0..FILLER.len())])
+                .collect();
+            let k = rng.random_range(1..=3);
+            let mut chosen: Vec<usize> = Vec::with_capacity(k);
+            while chosen.len() < k {
+                let j = rng.random_range(0..MULTI_LABEL_CUES.len());
+                if !chosen.contains(&j) {
+                    chosen.push(j);
+                }
+            }
+            chosen.sort_unstable();
+            for &j in &chosen {
+                let cues = MULTI_LABEL_CUES[j].1;
+                let at = rng.random_range(0..=words.len());
+                words.insert(at, cues[rng.random_range(0..cues.len())]);
+            }
+            let labels = chosen
+                .iter()
+                .map(|&j| MULTI_LABEL_CUES[j].0.to_string())
+                .collect();
+            (words.join(" "), labels)
+        })
+        .collect()
+}

@@ -76,12 +76,16 @@ struct Prepared {
     test: Option<EncodedSplit>,
     /// The validation and test splits as read (not cleaned), stored in the run directory.
     stored: (Option<Dataset>, Option<Dataset>),
+    /// The embedding's pretrained vectors (`weights`), for the tokenizer's words.
+    vectors: Option<textrnn_text::WordVectors>,
 }
 
 /// Checks the recipe, then loads, splits, cleans, tokenizes and pads its corpus and resolves the
 /// run configuration.
 fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
     recipe.validate()?;
+    // A bad vectors file fails before the corpus is read.
+    crate::pretrained::check(&recipe.model)?;
     let started = Instant::now();
     let (corpus, sample) = corpus::load_for_training(recipe, &opts.data)?;
     let mut recipe = recipe.clone();
@@ -90,7 +94,11 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
     }
     recipe.data_files = corpus.files.clone();
     if recipe.data.user_files().is_some() {
-        fit_output_to_classes(&mut recipe, corpus.class_names())?;
+        fit_output_to_classes(
+            &mut recipe,
+            corpus.class_names(),
+            corpus.train.is_multi_label(),
+        )?;
     }
     let recipe = &recipe;
     let (mut train, mut val, mut test) = corpus::select_splits(recipe, corpus, &opts.limits)?;
@@ -109,6 +117,8 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         clean_all(t);
     }
     check_classes(recipe, train.class_names.len())?;
+    check_multi_label(recipe, &train)?;
+    let weighting = crate::weighting::resolve(recipe, &train)?;
     for warning in crate::check::quick_warnings(&train, val.as_ref(), test.as_ref(), &recipe.text) {
         tracing::warn!("{warning} (textrnn check shows the details)");
     }
@@ -126,7 +136,7 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         Some(m) => m,
         None => train_seqs.iter().map(Vec::len).max().unwrap_or(0) + 1,
     };
-    let config = RunConfig::resolve(
+    let mut config = RunConfig::resolve(
         recipe,
         maxlen,
         tokenizer.vocab_size(),
@@ -144,12 +154,23 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
 
     let to_split = |d: &Dataset| -> Result<EncodedSplit> {
         let tokens = recipe.text.encode(&tokenizer, maxlen, &d.texts)?;
-        Ok(EncodedSplit::new(tokens, maxlen, d.labels.clone())?)
+        encoded_split(tokens, maxlen, d)
     };
     let train_tokens = recipe.text.pad(&train_seqs, maxlen)?;
-    let train_split = EncodedSplit::new(train_tokens, maxlen, train.labels.clone())?;
+    let train_split =
+        encoded_split(train_tokens, maxlen, &train)?.with_weights(weighting.examples)?;
+    config.set_class_weight(weighting.class_weight);
     let val_split = val.as_ref().map(&to_split).transpose()?;
     let test_split = test.as_ref().map(&to_split).transpose()?;
+    let vectors = crate::pretrained::load(
+        &recipe.model,
+        &tokenizer,
+        test_split.as_ref().map(|t| t.tokens.as_slice()),
+    )?
+    .map(|(vectors, report)| {
+        config.set_pretrained_vectors(Some(report));
+        vectors
+    });
     tracing::info!(
         train = train_split.len(),
         validation = val_split.as_ref().map_or(0, |v| v.len()),
@@ -166,21 +187,48 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         validation: val_split,
         test: test_split,
         stored,
+        vectors,
     })
+}
+
+/// A dataset's padded `tokens` as an [`EncodedSplit`]; multi-label data also gets its multi-hot
+/// targets (one row of `class_names.len()` values per document).
+pub(crate) fn encoded_split(tokens: Vec<u32>, maxlen: usize, d: &Dataset) -> Result<EncodedSplit> {
+    let split = EncodedSplit::new(tokens, maxlen, d.labels.clone())?;
+    match &d.label_sets {
+        Some(sets) => {
+            let n = d.class_names.len();
+            let mut targets = vec![0f32; sets.len() * n];
+            for (i, set) in sets.iter().enumerate() {
+                for &l in set {
+                    targets[i * n + l as usize] = 1.0;
+                }
+            }
+            Ok(split.with_targets(targets, n)?)
+        }
+        None => Ok(split),
+    }
 }
 
 /// Own data: the recipe's output layer follows the data's class count. Two classes keep a
 /// sigmoid output (`Dense(1, sigmoid)`); otherwise the output becomes `Dense(n, softmax)`, and
-/// an early-stopping monitor on AUC (a binary metric) moves to `val_loss`. Said in one line.
-fn fit_output_to_classes(recipe: &mut Recipe, classes: &[String]) -> Result<()> {
+/// an early-stopping monitor on AUC (a binary metric) moves to `val_loss`. Multi-label data
+/// (any class count) gets `Dense(n, sigmoid)`, one probability per label. Said in one line.
+fn fit_output_to_classes(recipe: &mut Recipe, classes: &[String], multi_label: bool) -> Result<()> {
     let n = classes.len();
-    if recipe.model.output()?.n_classes() == n {
+    let output = recipe.model.output()?;
+    if output.n_classes() == n && output.is_multi_label() == multi_label {
         return Ok(());
     }
     let Some(LayerSpec::Dense(last)) = recipe.model.layers.last_mut() else {
         return Ok(()); // `check_classes` names the problem
     };
-    *last = if n == 2 {
+    *last = if multi_label {
+        DenseSpec {
+            units: n,
+            activation: Activation::Sigmoid,
+        }
+    } else if n == 2 {
         DenseSpec {
             units: 1,
             activation: Activation::Sigmoid,
@@ -195,7 +243,7 @@ fn fit_output_to_classes(recipe: &mut Recipe, classes: &[String]) -> Result<()> 
     recipe.train.metrics = None;
     let mut monitor_note = String::new();
     if let Some(es) = recipe.train.early_stopping.as_mut() {
-        if n != 2 && es.monitor.ends_with("auc") {
+        if n != 2 && !multi_label && es.monitor.ends_with("auc") {
             es.monitor = "val_loss".into();
             es.mode = textrnn_train::MonitorMode::Min;
             monitor_note = ", early stopping on val_loss".into();
@@ -208,6 +256,20 @@ fn fit_output_to_classes(recipe: &mut Recipe, classes: &[String]) -> Result<()> 
         last.activation.name()
     );
     Ok(())
+}
+
+/// Refuses a multi-label output on single-label data and the reverse.
+fn check_multi_label(recipe: &Recipe, train: &Dataset) -> Result<()> {
+    let output = recipe.model.output()?;
+    if output.is_multi_label() == train.is_multi_label() {
+        return Ok(());
+    }
+    let reason = if train.is_multi_label() {
+        "the data is multi-label but the output layer is not Dense(n, sigmoid) with one unit per label"
+    } else {
+        "the output layer is multi-label (Dense(n > 1, sigmoid)) but the data has one label per row; give --label-sep or JSON label lists"
+    };
+    Err(Error::invalid("model", reason))
 }
 
 fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
@@ -314,6 +376,9 @@ fn train_into(
     let device = textrnn_models::select_device(opts.gpu);
     let (model, varmap) =
         TextClassifier::init(&recipe.model, config.maxlen(), recipe.seed, &device)?;
+    if let Some(vectors) = &prepared.vectors {
+        crate::pretrained::apply(vectors, &varmap)?;
+    }
     let parameters: usize = model.vars().iter().map(|v| v.elem_count()).sum();
     tracing::info!(dir = %dir.display(), parameters, "training");
 
@@ -486,6 +551,11 @@ pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
         ..opts.clone()
     };
     let prepared = prepare(&recipe, &opts)?;
+    crate::pretrained::check_unchanged(
+        recipe.pretrained_vectors.as_ref(),
+        prepared.config.recipe().pretrained_vectors.as_ref(),
+    )
+    .map_err(run_error)?;
     tracing::info!(
         dir = %dir.display(),
         epochs_done = status.epochs_done,

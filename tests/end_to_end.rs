@@ -84,7 +84,10 @@ fn train_reload_predict_round_trip() {
 
     // Reloaded, the run gives exactly the same test metrics as right after training.
     let run = Run::open(&out).expect("run reloads");
-    let again = textrnn::evaluate(&run, &DataOptions::default(), None).expect("evaluate");
+    let mut again = textrnn::evaluate(&run, &DataOptions::default(), None).expect("evaluate");
+    // evaluate adds the calibration metrics (uncalibrated here), which training leaves out.
+    let calibration = again.calibration.take().expect("calibration metrics");
+    assert_eq!(calibration.temperature, None);
     assert_eq!(again, test);
 
     let preds = run

@@ -145,7 +145,7 @@ mod integrity {
         let tokenizer = KerasTokenizer::load(dir.join("tokenizer.json"))?;
         check_run(&dir, &config, &tokenizer)?;
         let run = Run::open(&dir)?;
-        check_weights_finite(&dir, run.config(), run.model())?;
+        check_weights_finite(&dir, run.model())?;
         let preds = read_test_predictions(
             &dir.join("test_predictions.json"),
             run.class_names(),

@@ -124,9 +124,15 @@ batch_size = 64
     Recipe::from_toml(&toml, name).expect("masked recipe parses")
 }
 
-/// Trains `recipe` briefly, exports it and compares onnxruntime with `Run::predict` on the
-/// run's first 200 test texts; the largest absolute difference.
-fn max_difference(python: &str, recipe: &Recipe, dir: &Path) -> (f64, usize, String) {
+/// Trains `recipe` briefly (calibrated at `temperature` when given), exports it and compares
+/// onnxruntime with `Run::predict` on the run's first 200 test texts; the largest absolute
+/// difference.
+fn max_difference(
+    python: &str,
+    recipe: &Recipe,
+    dir: &Path,
+    temperature: Option<f64>,
+) -> (f64, usize, String) {
     let out = dir.join("run");
     let opts = TrainOptions {
         out: Some(out.clone()),
@@ -137,7 +143,30 @@ fn max_difference(python: &str, recipe: &Recipe, dir: &Path) -> (f64, usize, Str
         ..TrainOptions::default()
     };
     textrnn::train_run(recipe, &opts).expect("training succeeds");
+    if let Some(t) = temperature {
+        // A calibration.json as `calibrate` writes it (the scores do not matter here).
+        let scores = textrnn::CalibrationScores {
+            n: 1,
+            nll_before: 0.0,
+            nll_after: 0.0,
+            ece_before: 0.0,
+            ece_after: 0.0,
+        };
+        let calibration = textrnn::Calibration {
+            method: "temperature".into(),
+            temperature: t,
+            fitted_on: "validation".into(),
+            n: 1,
+            ece_kind: textrnn::eval::ReliabilityKind::TopLabel,
+            ece_bins: 15,
+            validation: scores,
+            test: None,
+        };
+        let json = serde_json::to_string(&calibration).expect("calibration JSON");
+        std::fs::write(out.join("calibration.json"), json).expect("calibration.json");
+    }
     let run = Run::open(&out).expect("run opens");
+    assert_eq!(run.temperature(), temperature.unwrap_or(1.0));
     let test =
         textrnn::data::stored::load_split(&out.join("data/test.jsonl.gz"), run.class_names())
             .expect("stored test split");
@@ -217,7 +246,7 @@ fn every_recipe_architecture_matches_onnxruntime() {
     for (i, (recipe, source)) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("{i}"));
         std::fs::create_dir_all(&dir).expect("dir");
-        let (diff, maxlen, versions) = max_difference(&python, recipe, &dir);
+        let (diff, maxlen, versions) = max_difference(&python, recipe, &dir, None);
         println!(
             "| {} | {TEXTS} {source} | {maxlen} | {diff:.2e} | ({versions})",
             recipe.name
@@ -229,5 +258,26 @@ fn every_recipe_architecture_matches_onnxruntime() {
     assert!(
         failures.is_empty(),
         "onnxruntime differs from Run::predict by more than {TOLERANCE:e}: {failures:?}"
+    );
+}
+
+#[test]
+fn a_calibrated_run_matches_onnxruntime() {
+    let python = match common::python_with("onnxruntime, numpy") {
+        Ok(python) => python,
+        Err(why) => {
+            eprintln!("SKIPPED calibrated onnx parity: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let recipe = masked_recipe("calibrated", "pre");
+    // One epoch leaves the probabilities near 1/2; T = 0.1 spreads them (logits x 10), so the
+    // comparison sees the scaling.
+    let (diff, maxlen, versions) = max_difference(&python, &recipe, tmp.path(), Some(0.1));
+    println!("| calibrated (T = 0.1) | {TEXTS} IMDB sample | {maxlen} | {diff:.2e} | ({versions})");
+    assert!(
+        diff <= TOLERANCE,
+        "onnxruntime differs from the calibrated Run::predict by {diff:e}"
     );
 }

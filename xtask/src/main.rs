@@ -6,6 +6,7 @@
 mod bench;
 mod experiments;
 mod loadtest;
+mod multilabel;
 mod sample;
 
 use std::path::PathBuf;
@@ -88,6 +89,22 @@ enum Command {
     /// against offline `textrnn predict --file` and, with --vs-python, a FastAPI + PyTorch server
     /// of the same run; stops by itself.
     Loadtest(loadtest::Options),
+    /// Write a multi-label corpus made from AG News (texts of two topics joined, carrying both,
+    /// mixed with single texts) as JSON Lines with label lists; see xtask/src/multilabel.rs.
+    MultilabelAgnews {
+        /// Directory holding AG News' train.csv and test.csv.
+        #[arg(long, default_value = "../shared/datasets/ag_news_csv")]
+        data_dir: PathBuf,
+        /// Output directory (train.jsonl, test.jsonl).
+        #[arg(long)]
+        out: PathBuf,
+        /// Share of rows pairing two texts of different topics.
+        #[arg(long, default_value_t = 0.5)]
+        pairs: f64,
+        /// Seed of the draw.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -144,6 +161,17 @@ fn main() -> ExitCode {
             out,
         }),
         Command::Loadtest(opts) => loadtest::run(opts),
+        Command::MultilabelAgnews {
+            data_dir,
+            out,
+            pairs,
+            seed,
+        } => multilabel::run(multilabel::Options {
+            data_dir,
+            out,
+            pairs,
+            seed,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,6 +38,10 @@ pub enum Command {
     /// Choose the decision threshold of a binary run on its validation split and save it as
     /// threshold.json (used by predict, evaluate, plot and report from then on).
     TuneThreshold(TuneThresholdArgs),
+    /// Calibrate a run's probabilities: fit temperature scaling on its validation split and save
+    /// calibration.json (applied by predict, evaluate, tune-threshold, explain, report, serve and
+    /// export from then on).
+    Calibrate(CalibrateArgs),
     /// Predict labels for texts given as arguments, with --file, or on standard input.
     Predict(PredictArgs),
     /// Explain why the model gives a text its label (LIME: which words matter, and how much).
@@ -91,6 +95,11 @@ pub struct FileArgs {
     /// Test file (same format and columns as --train).
     #[arg(long, value_name = "FILE", requires = "train")]
     pub test: Option<PathBuf>,
+    /// Column (or JSON field) of the --train file holding a sample weight per row: a number of
+    /// at least 0 that multiplies the row's loss (Keras sample_weight). Validation and test
+    /// metrics stay unweighted.
+    #[arg(long, value_name = "NAME", requires = "train")]
+    pub weight_col: Option<String>,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -108,12 +117,19 @@ pub struct ColumnArgs {
     /// File format, when the extension does not say it.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+    /// Multi-label data: the separator between the labels of one label cell (e.g. ","); each
+    /// label is trimmed. A JSON Lines label that is a list of strings needs no separator.
+    #[arg(long, value_name = "SEP")]
+    pub label_sep: Option<String>,
 }
 
 impl ColumnArgs {
     /// Whether any of the flags was given.
     pub fn any(&self) -> bool {
-        self.text_col.is_some() || self.label_col.is_some() || self.format.is_some()
+        self.text_col.is_some()
+            || self.label_col.is_some()
+            || self.format.is_some()
+            || self.label_sep.is_some()
     }
 }
 
@@ -162,6 +178,10 @@ pub struct TrainArgs {
     /// Seed for shuffling, splits, initialisation and dropout.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Class weights (Keras class_weight), overriding the recipe's: `balanced` (n_samples /
+    /// (n_classes * count) over the training split) or LABEL=W,LABEL=W (unnamed classes weigh 1).
+    #[arg(long, value_name = "balanced|LABEL=W,...")]
+    pub class_weight: Option<textrnn::train::ClassWeight>,
     /// Train on at most this many examples (stratified subsample), for a quick try.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -170,7 +190,7 @@ pub struct TrainArgs {
     pub gpu: bool,
     /// Continue an interrupted (or killed) run from its last checkpoint, with the recipe, data
     /// and seed it was started with.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["train", "out", "epochs", "batch_size", "max_len", "vocab_size", "lr", "seed", "limit"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["train", "out", "epochs", "batch_size", "max_len", "vocab_size", "lr", "seed", "class_weight", "limit"])]
     pub resume: Option<PathBuf>,
     /// Also write the resume checkpoint every N training steps (it is written after every epoch).
     #[arg(long, value_name = "N")]
@@ -203,6 +223,26 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `calibrate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Fits one temperature T on the validation split (data/validation.jsonl.gz) by minimising \
+the negative log-likelihood of activation(logits / T), and prints the negative log-likelihood (NLL) and \
+the expected calibration error (ECE, 15 equal-width bins of the top-label confidence; every \
+(example, label) pair for multi-label runs) before and after, on the validation and the test split. \
+Running it again refits from the model's own logits. Delete RUN_DIR/calibration.json to go back \
+to uncalibrated probabilities."
+)]
+pub struct CalibrateArgs {
+    /// The run directory written by `train` (with a validation split).
+    pub run_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }

@@ -14,8 +14,9 @@ use textrnn::data::table::{FileFormat, TableSpec};
 use textrnn::data::UserFiles;
 
 use crate::args::{
-    CheckArgs, Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, ExportArgs, FileArgs, FormatArg,
-    PlotArgs, PredictArgs, ReportArgs, ServeArgs, SummaryArgs, TrainArgs, TuneThresholdArgs,
+    CalibrateArgs, CheckArgs, Cli, Command, DataArgs, EvaluateArgs, ExplainArgs, ExportArgs,
+    FileArgs, FormatArg, PlotArgs, PredictArgs, ReportArgs, ServeArgs, SummaryArgs, TrainArgs,
+    TuneThresholdArgs,
 };
 use crate::output;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train(args, progress),
         Command::Evaluate(args) => evaluate(args, progress),
         Command::TuneThreshold(args) => tune_threshold(args, progress),
+        Command::Calibrate(args) => calibrate(args, progress),
         Command::Predict(args) => predict(args, progress),
         Command::Explain(args) => explain(args, progress),
         Command::Plot(args) => plot(args, progress),
@@ -67,6 +69,9 @@ fn apply_overrides(recipe: &mut Recipe, args: &TrainArgs) -> Result<()> {
     }
     if let Some(s) = args.seed {
         recipe.seed = s;
+    }
+    if let Some(cw) = &args.class_weight {
+        recipe.train.class_weight = Some(cw.clone());
     }
     Ok(())
 }
@@ -139,6 +144,8 @@ pub(crate) fn user_files(files: &FileArgs) -> Option<UserFiles> {
             .clone()
             .unwrap_or(defaults.label_col),
         format: files.columns.format.map(file_format),
+        weight_col: files.weight_col.clone(),
+        label_sep: files.columns.label_sep.clone(),
         ..UserFiles::default()
     })
 }
@@ -170,7 +177,7 @@ fn data_options(data: &DataArgs, progress: bool) -> DataOptions {
 
 fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
     if args.file.is_none() && args.columns.any() {
-        bail!("--text-col, --label-col and --format apply to --file FILE");
+        bail!("--text-col, --label-col, --label-sep and --format apply to --file FILE");
     }
     let run = open_run(&args.run_dir)?;
     let metrics = match &args.file {
@@ -188,6 +195,12 @@ fn evaluate(args: EvaluateArgs, progress: bool) -> Result<()> {
                         .clone()
                         .unwrap_or_else(|| "label".into()),
                 ),
+                // A multi-label run reads the file with its training separator unless told.
+                label_sep: args
+                    .columns
+                    .label_sep
+                    .clone()
+                    .or_else(|| run.config().label_sep().map(str::to_string)),
                 ..TableSpec::default()
             };
             textrnn::evaluate_file(&run, path, &spec, args.threshold, progress)
@@ -206,9 +219,25 @@ fn tune_threshold(args: TuneThresholdArgs, progress: bool) -> Result<()> {
         (None, None) => Objective::MaxF1,
     };
     let run = open_run(&args.run_dir)?;
-    let choice = textrnn::tune_threshold(&run, &data_options(&args.data, progress), objective)
+    let data = data_options(&args.data, progress);
+    if run.multi_label() {
+        let thresholds = textrnn::tune_label_thresholds(&run, &data, objective)
+            .context("tuning one threshold per label on the validation split")?;
+        return output::print_label_thresholds(&run, &thresholds, args.json);
+    }
+    let choice = textrnn::tune_threshold(&run, &data, objective)
         .context("tuning the decision threshold on the validation split")?;
     output::print_threshold(&run, &choice, args.json)
+}
+
+fn calibrate(args: CalibrateArgs, progress: bool) -> Result<()> {
+    let run = open_run(&args.run_dir)?;
+    let outcome = textrnn::calibrate(&run, &data_options(&args.data, progress))
+        .context("calibrating on the validation split")?;
+    if let Some(warning) = &outcome.warning {
+        tracing::warn!("{warning}");
+    }
+    output::print_calibration(&outcome, args.json)
 }
 
 fn explain(args: ExplainArgs, progress: bool) -> Result<()> {
@@ -373,7 +402,7 @@ fn recipe_with_files(name: &str, files: &FileArgs) -> Result<Recipe> {
             .use_files(user)
             .context("using the --train/--validation/--test files")?;
     } else if files.columns.any() {
-        bail!("--text-col, --label-col and --format apply to --train files; give --train FILE");
+        bail!("--text-col, --label-col, --label-sep and --format apply to --train files; give --train FILE");
     }
     Ok(recipe)
 }

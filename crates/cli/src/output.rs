@@ -5,8 +5,9 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::json;
 use textrnn::eval::{Explanation, ThresholdChoice};
 use textrnn::{
-    CheckReport, DecisionThreshold, PredictSummary, PredictedRow, PredictionRecord, Recipe, Run,
-    TestMetrics, TrainOutcome, BUILTIN_RECIPES,
+    CalibrateOutcome, CalibrationMetrics, CheckReport, DecisionThreshold, LabelThresholds,
+    PredictSummary, PredictedRow, PredictionRecord, Recipe, Run, SplitCalibration, TestMetrics,
+    TrainOutcome, BUILTIN_RECIPES,
 };
 
 fn table(header: &[&str]) -> Table {
@@ -65,7 +66,12 @@ pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Resul
     };
     let mut t = table(&["test metric", "textrnn", published_header]);
     t.add_row(vec![
-        Cell::new("accuracy"),
+        // A multi-label run's accuracy is the subset accuracy (the whole label set right).
+        Cell::new(if m.multi_label.is_some() {
+            "subset accuracy"
+        } else {
+            "accuracy"
+        }),
         Cell::new(format!("{:.4}", m.accuracy)),
         Cell::new(fmt_opt(published.accuracy)),
     ]);
@@ -90,12 +96,103 @@ pub fn print_test_metrics(recipe: &Recipe, m: &TestMetrics, json: bool) -> Resul
         println!("Decision threshold: {}", th.describe());
     }
     println!("{t}");
-    println!();
-    println!("Confusion matrix (rows: true class, columns: predicted class):");
-    print!("{}", m.confusion_matrix);
-    println!();
-    println!("Classification report:");
-    print!("{}", m.classification_report);
+    if let Some(cm) = &m.confusion_matrix {
+        println!();
+        println!("Confusion matrix (rows: true class, columns: predicted class):");
+        print!("{cm}");
+    }
+    if let Some(report) = &m.classification_report {
+        println!();
+        println!("Classification report:");
+        print!("{report}");
+    }
+    if let Some(report) = &m.multi_label {
+        println!();
+        println!("Multi-label report (label j predicted when p_j >= its threshold):");
+        print!("{report:.4}");
+    }
+    if let Some(c) = &m.calibration {
+        println!();
+        print_calibration_metrics(c);
+    }
+    Ok(())
+}
+
+/// NLL and ECE of the test probabilities before and after calibration (once, marked
+/// uncalibrated, for a run without calibration).
+fn print_calibration_metrics(c: &CalibrationMetrics) {
+    println!("Calibration (ECE: {}):", c.describe());
+    let mut t = table(&["probabilities", "NLL", "ECE"]);
+    let row = |t: &mut Table, name: String, s: &SplitCalibration| {
+        t.add_row(vec![
+            Cell::new(name),
+            Cell::new(format!("{:.4}", s.nll)),
+            Cell::new(format!("{:.4}", s.ece)),
+        ]);
+    };
+    match (c.temperature, &c.calibrated) {
+        (Some(temp), Some(after)) => {
+            row(&mut t, "uncalibrated".into(), &c.uncalibrated);
+            row(&mut t, format!("calibrated (T = {temp:.4})"), after);
+            println!("{t}");
+        }
+        _ => {
+            row(&mut t, "uncalibrated".into(), &c.uncalibrated);
+            println!("{t}");
+            println!("The run is not calibrated (`textrnn calibrate RUN_DIR` fits a temperature on its validation split).");
+        }
+    }
+}
+
+/// What `calibrate` fitted and its effect on the validation and test splits.
+pub fn print_calibration(o: &CalibrateOutcome, json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(o).context("serialising the calibration")?
+        );
+        return Ok(());
+    }
+    let c = &o.calibration;
+    println!(
+        "Temperature scaling: T = {:.4}, fitted on {} {} examples; saved to {}",
+        c.temperature,
+        c.n,
+        c.fitted_on,
+        o.path.display()
+    );
+    println!("ECE: {} bins, {}", c.ece_bins, c.ece_kind.describe());
+    let mut t = table(&[
+        "split",
+        "examples",
+        "NLL before",
+        "NLL after",
+        "ECE before",
+        "ECE after",
+    ]);
+    for (name, s) in [
+        ("validation", Some(&c.validation)),
+        ("test", c.test.as_ref()),
+    ] {
+        if let Some(s) = s {
+            t.add_row(vec![
+                Cell::new(name),
+                Cell::new(s.n),
+                Cell::new(format!("{:.4}", s.nll_before)),
+                Cell::new(format!("{:.4}", s.nll_after)),
+                Cell::new(format!("{:.4}", s.ece_before)),
+                Cell::new(format!("{:.4}", s.ece_after)),
+            ]);
+        }
+    }
+    println!("{t}");
+    for p in o
+        .plots
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+    {
+        println!("Reliability diagram: {}", p.display());
+    }
     Ok(())
 }
 
@@ -138,6 +235,45 @@ pub fn print_threshold(run: &Run, c: &ThresholdChoice, json: bool) -> Result<()>
     println!("{t}");
     println!(
         "Saved to {}; predict, evaluate, plot and report use it from now on (delete the file to go back to 0.5).",
+        file.display()
+    );
+    Ok(())
+}
+
+/// The per-label thresholds chosen by `tune-threshold` on a multi-label run.
+pub fn print_label_thresholds(run: &Run, t: &LabelThresholds, json: bool) -> Result<()> {
+    let file = run.dir().join("threshold.json");
+    if json {
+        let mut v = serde_json::to_value(t).context("serialising thresholds")?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("file".into(), json!(file));
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).context("serialising thresholds")?
+        );
+        return Ok(());
+    }
+    let objective = t
+        .labels
+        .first()
+        .map_or_else(String::new, |l| l.choice.objective.to_string());
+    println!(
+        "One threshold per label ({objective}) on the validation split: a label is predicted when its probability is at least its threshold."
+    );
+    let mut table = table(&["label", "threshold", "precision", "recall", "F1"]);
+    for l in &t.labels {
+        let c = &l.choice;
+        let mut row = vec![Cell::new(&l.label)];
+        row.extend(
+            [c.threshold, c.precision, c.recall, c.f1]
+                .map(|v| Cell::new(format!("{v:.4}")).set_alignment(CellAlignment::Right)),
+        );
+        table.add_row(row);
+    }
+    println!("{table}");
+    println!(
+        "Saved to {}; predict, evaluate and report use them from now on (delete the file to go back to 0.5).",
         file.display()
     );
     Ok(())
@@ -285,6 +421,18 @@ pub fn print_predictions(
             row.text.clone()
         };
         let (label, prob) = match &row.prediction {
+            // Multi-label: the decided label set; the probability of the most probable label.
+            Some(p) if p.labels.is_some() => (
+                p.labels
+                    .iter()
+                    .flatten()
+                    .map(|&k| name(k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.probs
+                    .get(p.label)
+                    .map_or_else(|| "-".into(), |v| format!("{v:.4}")),
+            ),
             Some(p) => (
                 name(p.label),
                 p.probs
@@ -347,6 +495,19 @@ pub fn print_summary(
     } else {
         println!("{summary}");
         println!("Input: {maxlen} token ids per text (index 0 is padding).");
+        if let Some(textrnn::models::LayerSpec::Embedding(e)) = recipe.model.layers.first() {
+            if let Some(weights) = &e.weights {
+                println!(
+                    "Embedding: pretrained vectors from {} ({}).",
+                    weights.display(),
+                    if e.trainable {
+                        "trainable"
+                    } else {
+                        "frozen, trainable = false"
+                    }
+                );
+            }
+        }
     }
     Ok(())
 }

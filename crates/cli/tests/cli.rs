@@ -131,6 +131,18 @@ fn train_evaluate_predict_summary() {
     let e: serde_json::Value = serde_json::from_str(&out).expect("evaluate --json is JSON");
     assert_eq!(e["accuracy"], v["test"]["accuracy"]);
     assert_eq!(e["loss"], v["test"]["loss"]);
+    // evaluate adds the calibration section (uncalibrated here), which the training record
+    // leaves out; everything else is identical.
+    let mut e = e;
+    let calibration = e
+        .as_object_mut()
+        .and_then(|m| m.remove("calibration"))
+        .expect("evaluate --json has a calibration section");
+    assert!(calibration["temperature"].is_null(), "{calibration}");
+    assert!(
+        calibration["uncalibrated"]["ece"].is_number(),
+        "{calibration}"
+    );
     assert_eq!(
         e, v["test"],
         "evaluate --json differs from the end of train --json"
@@ -649,4 +661,96 @@ fn multi_class_and_no_validation_runs_get_clear_errors() {
     ));
     let msg = err(&textrnn(&["tune-threshold", &run_s], None));
     assert!(msg.contains("no validation split"), "{msg}");
+    let msg = err(&textrnn(&["calibrate", &run_s], None));
+    assert!(
+        msg.contains(&run_s)
+            && msg.contains("no validation split")
+            && msg.contains("retrain with a validation split"),
+        "{msg}"
+    );
+    assert!(!run.join("calibration.json").exists());
+}
+
+#[test]
+fn calibrate_prints_and_saves_the_temperature_and_evaluate_shows_ece_before_and_after() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let train = tmp.path().join("train.csv");
+    let test = tmp.path().join("test.csv");
+    synthetic::write_csv(&train, &synthetic::keyword_corpus(400, 21)).expect("train.csv");
+    synthetic::write_csv(&test, &synthetic::keyword_corpus(100, 22)).expect("test.csv");
+    // One epoch of a 2-class softmax: not yet separating the validation split perfectly, so
+    // the temperature has a finite optimum.
+    let recipe = write_recipe_for(tmp.path(), &train, &test, RANDOM_SPLIT, 2, "softmax", 1);
+    let run = tmp.path().join("run");
+    let run_s = run.display().to_string();
+    ok(&textrnn(
+        &["-q", "train", "--recipe", &recipe, "--out", &run_s],
+        None,
+    ));
+    let table = ok(&textrnn(&["-q", "evaluate", &run_s], None));
+    assert!(
+        table.contains("Calibration (ECE: 15 bins, top-label confidence")
+            && table.contains("The run is not calibrated"),
+        "{table}"
+    );
+
+    let out = ok(&textrnn(&["-q", "calibrate", &run_s, "--json"], None));
+    let c: serde_json::Value = serde_json::from_str(&out).expect("calibrate --json");
+    let cal = &c["calibration"];
+    assert_eq!(cal["method"], "temperature");
+    assert_eq!(cal["fitted_on"], "validation");
+    assert_eq!(cal["n"], 60);
+    assert_eq!(cal["ece_kind"], "top_label");
+    assert_eq!(cal["ece_bins"], 15);
+    let t = cal["temperature"].as_f64().expect("temperature");
+    assert!(t > 0.0 && t.is_finite(), "{t}");
+    for split in ["validation", "test"] {
+        for key in ["n", "nll_before", "nll_after", "ece_before", "ece_after"] {
+            assert!(cal[split][key].is_number(), "{split}.{key}: {c}");
+        }
+    }
+    assert_eq!(cal["test"]["n"], 100);
+    assert!(cal["validation"]["nll_after"].as_f64() <= cal["validation"]["nll_before"].as_f64());
+    assert_eq!(c["path"], serde_json::json!(run.join("calibration.json")));
+    assert!(c["warning"].is_null(), "{c}");
+    assert!(is_png(&run.join("plots/reliability.png")));
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("calibration.json")).expect("calibration.json"),
+    )
+    .expect("calibration.json is JSON");
+    assert_eq!(&saved, cal);
+
+    let table = ok(&textrnn(&["-q", "calibrate", &run_s], None));
+    for needle in [
+        "Temperature scaling: T = ",
+        "validation",
+        "test",
+        "NLL before",
+        "ECE after",
+    ] {
+        assert!(table.contains(needle), "`{needle}` missing:\n{table}");
+    }
+    let e: serde_json::Value =
+        serde_json::from_str(&ok(&textrnn(&["-q", "evaluate", &run_s, "--json"], None)))
+            .expect("evaluate --json");
+    assert_eq!(e["calibration"]["temperature"], cal["temperature"]);
+    assert_eq!(
+        e["calibration"]["uncalibrated"]["ece"],
+        cal["test"]["ece_before"]
+    );
+    assert_eq!(
+        e["calibration"]["calibrated"]["ece"],
+        cal["test"]["ece_after"]
+    );
+    assert_eq!(
+        e["calibration"]["calibrated"]["reliability"]["bins"]
+            .as_array()
+            .map(Vec::len),
+        Some(15)
+    );
+    let table = ok(&textrnn(&["-q", "evaluate", &run_s], None));
+    assert!(
+        table.contains("uncalibrated") && table.contains(&format!("calibrated (T = {t:.4})")),
+        "{table}"
+    );
 }

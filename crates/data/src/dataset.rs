@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 
 /// One split of a labelled text corpus.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dataset {
     /// The documents.
     pub texts: Vec<String>,
@@ -32,6 +32,14 @@ pub struct Dataset {
     pub class_names: Vec<String>,
     /// Where each document came from in its source (same length as `texts`).
     pub ids: Vec<String>,
+    /// Multi-label data: each document's label set (sorted, unique indices into `class_names`,
+    /// never empty); `None` for single-label data. `labels[i]` is then the set's first
+    /// (smallest) index, so code that needs one label per document (stratified splits, counts
+    /// by first label) keeps working.
+    pub label_sets: Option<Vec<Vec<u32>>>,
+    /// Per-document sample weights read from the user's weight column (`--weight-col`; finite,
+    /// `>= 0`, same length as `texts`); `None`: every document weighs 1.
+    pub weights: Option<Vec<f32>>,
 }
 
 impl Dataset {
@@ -57,7 +65,80 @@ impl Dataset {
             labels,
             class_names,
             ids,
+            label_sets: None,
+            weights: None,
         })
+    }
+
+    /// A multi-label dataset: `label_sets[i]` are document `i`'s labels (indices into
+    /// `class_names`, at least one each; sorted and deduplicated here). Ids as [`Dataset::new`].
+    pub fn multi_label(
+        texts: Vec<String>,
+        label_sets: Vec<Vec<u32>>,
+        class_names: Vec<String>,
+    ) -> Result<Self> {
+        let mut sets = label_sets;
+        let mut first = Vec::with_capacity(sets.len());
+        for (i, set) in sets.iter_mut().enumerate() {
+            set.sort_unstable();
+            set.dedup();
+            match set.first() {
+                Some(&l) => first.push(l),
+                None => return Err(Error::Dataset(format!("document {} has no label", i + 1))),
+            }
+        }
+        let mut ds = Self::new(texts, first, class_names)?;
+        if let Some(bad) = sets
+            .iter()
+            .flatten()
+            .find(|&&l| l as usize >= ds.class_names.len())
+        {
+            return Err(Error::Dataset(format!(
+                "label {bad} out of range for {} classes {:?}",
+                ds.class_names.len(),
+                ds.class_names
+            )));
+        }
+        ds.label_sets = Some(sets);
+        Ok(ds)
+    }
+
+    /// The same documents as multi-label data: each label becomes a set of one (unchanged
+    /// when already multi-label). A multi-label run evaluated on a file whose rows each carry one
+    /// label reads it this way.
+    pub fn into_multi_label(mut self) -> Self {
+        if self.label_sets.is_none() {
+            self.label_sets = Some(self.labels.iter().map(|&l| vec![l]).collect());
+        }
+        self
+    }
+
+    /// True for multi-label data ([`Dataset::label_sets`] present).
+    pub fn is_multi_label(&self) -> bool {
+        self.label_sets.is_some()
+    }
+
+    /// Document `i`'s labels: its label set, or its one label.
+    pub fn labels_of(&self, i: usize) -> &[u32] {
+        match &self.label_sets {
+            Some(sets) => &sets[i],
+            None => std::slice::from_ref(&self.labels[i]),
+        }
+    }
+
+    /// Documents carrying each label, indexed like `class_names` (for multi-label data a
+    /// document counts once for every label it carries; [`Dataset::class_counts`] counts it
+    /// under its first label only).
+    pub fn label_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.class_names.len()];
+        for i in 0..self.len() {
+            for &l in self.labels_of(i) {
+                if let Some(c) = counts.get_mut(l as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        counts
     }
 
     /// Replaces the ids (one per document, else [`Error::Dataset`]).
@@ -109,6 +190,14 @@ impl Dataset {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             class_names: self.class_names.clone(),
             ids: indices.iter().map(|&i| self.ids[i].clone()).collect(),
+            label_sets: self
+                .label_sets
+                .as_ref()
+                .map(|sets| indices.iter().map(|&i| sets[i].clone()).collect()),
+            weights: self
+                .weights
+                .as_ref()
+                .map(|w| indices.iter().map(|&i| w[i]).collect()),
         }
     }
 
@@ -120,6 +209,8 @@ impl Dataset {
             labels: self.labels[..n].to_vec(),
             class_names: self.class_names.clone(),
             ids: self.ids[..n].to_vec(),
+            label_sets: self.label_sets.as_ref().map(|sets| sets[..n].to_vec()),
+            weights: self.weights.as_ref().map(|w| w[..n].to_vec()),
         }
     }
 
@@ -130,7 +221,7 @@ impl Dataset {
 }
 
 /// A corpus as read from its source: the train split plus the splits the source provides.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Corpus {
     /// Training split.
     pub train: Dataset,
@@ -180,6 +271,39 @@ mod tests {
         assert_eq!(d.take(2).texts, vec!["t0", "t1"]);
         assert_eq!(d.take(99).len(), 5);
         assert!(Dataset::default().is_empty());
+        // sample weights follow their documents
+        let w = Dataset {
+            weights: Some(vec![0.0, 1.0, 2.0, 3.0, 4.0]),
+            ..d
+        };
+        assert_eq!(w.subset(&[4, 0, 4]).weights, Some(vec![4.0, 0.0, 4.0]));
+        assert_eq!(w.take(2).weights, Some(vec![0.0, 1.0]));
+    }
+
+    #[test]
+    fn multi_label_sets_follow_subsets() {
+        let names: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+        let d = Dataset::multi_label(
+            vec!["x".into(), "y".into(), "z".into()],
+            vec![vec![2, 0, 2], vec![1], vec![1, 2]],
+            names.clone(),
+        )
+        .unwrap();
+        assert!(d.is_multi_label());
+        assert_eq!(d.labels, vec![0, 1, 1]);
+        assert_eq!(d.labels_of(0), [0, 2]);
+        assert_eq!(d.label_counts(), vec![1, 2, 2]);
+        assert_eq!(d.class_counts(), vec![1, 2, 0]);
+        let s = d.subset(&[2, 0]);
+        assert_eq!(s.label_sets, Some(vec![vec![1, 2], vec![0, 2]]));
+        assert_eq!(d.take(1).label_sets, Some(vec![vec![0, 2]]));
+        let e = Dataset::multi_label(vec!["x".into()], vec![vec![]], names.clone()).unwrap_err();
+        assert_eq!(e.to_string(), "invalid dataset: document 1 has no label");
+        let e = Dataset::multi_label(vec!["x".into()], vec![vec![0, 5]], names).unwrap_err();
+        assert!(e.to_string().contains("label 5 out of range"), "{e}");
+        let single = Dataset::new(vec!["x".into()], vec![1], vec!["a".into(), "b".into()]).unwrap();
+        assert_eq!(single.labels_of(0), [1]);
+        assert!(!single.is_multi_label());
     }
 
     #[test]

@@ -106,6 +106,58 @@ pub enum Error {
         allowed: Vec<String>,
     },
 
+    /// A sample weight (`weight_col`) that is not a finite number `>= 0`.
+    #[error("{}:{line}: column {column:?}: sample weight {value:?} {reason}", path.display())]
+    BadWeight {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (the row for parquet).
+        line: u64,
+        /// The weight column.
+        column: String,
+        /// The value as written.
+        value: String,
+        /// Why it is refused (`is not a number`, `is negative`, ...).
+        reason: String,
+    },
+
+    /// Every sample weight of a training file is zero: nothing would be learned.
+    #[error("{}: every sample weight in column {column:?} is 0 ({rows} rows); at least one must be positive", path.display())]
+    ZeroWeights {
+        /// The training file.
+        path: PathBuf,
+        /// The weight column.
+        column: String,
+        /// Rows read.
+        rows: u64,
+    },
+
+    /// A multi-label row whose label cell holds no label (an empty JSON list, or only
+    /// separators and blanks).
+    #[error("{}:{line}: no label in column {column:?} (a multi-label row needs at least one)", path.display())]
+    NoLabel {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The label column.
+        column: String,
+    },
+
+    /// The label separator never occurs in the training file's label column: almost certainly
+    /// the wrong separator.
+    #[error("{}: the label separator {sep:?} never occurs in column {column:?} ({rows} rows); it is almost certainly the wrong separator (for a single-label file, leave it out)", path.display())]
+    SeparatorNeverOccurs {
+        /// The training file.
+        path: PathBuf,
+        /// The label column.
+        column: String,
+        /// The separator.
+        sep: String,
+        /// Rows read.
+        rows: u64,
+    },
+
     /// A record has an empty (or whitespace-only) text or label.
     #[error("{}:{line}: empty value in column {column:?}", path.display())]
     EmptyField {

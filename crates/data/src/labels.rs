@@ -28,6 +28,9 @@ pub struct RawRecord {
     pub text: String,
     /// The label as written in the file.
     pub label: String,
+    /// A multi-label record's labels (trimmed, in file order, at least one): the JSON list, or
+    /// the label cell split on the separator; `None` for a single-label record.
+    pub labels: Option<Vec<String>>,
     /// 1-based line where the record starts.
     pub line: u64,
 }
@@ -58,8 +61,29 @@ pub fn infer_class_names<'a>(labels: impl IntoIterator<Item = &'a str>) -> Vec<S
     }
 }
 
-/// Maps the labels of `split` onto `class_names`.
+impl RawRecord {
+    /// The record's labels: its label set, or its one label.
+    pub fn label_set(&self) -> Vec<&str> {
+        match &self.labels {
+            Some(set) => set.iter().map(String::as_str).collect(),
+            None => vec![self.label.as_str()],
+        }
+    }
+}
+
+impl RawSplit {
+    /// True when some record carries a label set (a multi-label file).
+    pub fn is_multi_label(&self) -> bool {
+        self.records.iter().any(|r| r.labels.is_some())
+    }
+}
+
+/// Maps the labels of `split` onto `class_names`: a multi-label dataset when some record
+/// carries a label set (the others count as sets of one), else one label per document.
 pub fn to_dataset(split: RawSplit, class_names: &[String]) -> Result<Dataset> {
+    if split.is_multi_label() {
+        return to_multi_label_dataset(split, class_names);
+    }
     let index: HashMap<&str, u32> = class_names
         .iter()
         .enumerate()
@@ -84,6 +108,42 @@ pub fn to_dataset(split: RawSplit, class_names: &[String]) -> Result<Dataset> {
     Dataset::new(texts, labels, class_names.to_vec())?.with_ids(ids)
 }
 
+/// [`to_dataset`] for multi-label records.
+fn to_multi_label_dataset(split: RawSplit, class_names: &[String]) -> Result<Dataset> {
+    let index: HashMap<&str, u32> = class_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u32))
+        .collect();
+    let mut sets = Vec::with_capacity(split.records.len());
+    for r in &split.records {
+        let mut set = Vec::new();
+        for label in r.label_set() {
+            let Some(&id) = index.get(label) else {
+                return Err(Error::InvalidLabel {
+                    path: split.path,
+                    line: r.line,
+                    value: label.to_string(),
+                    allowed: class_names.to_vec(),
+                });
+            };
+            set.push(id);
+        }
+        sets.push(set);
+    }
+    let (texts, ids) = split.records.into_iter().map(|r| (r.text, r.id)).unzip();
+    Dataset::multi_label(texts, sets, class_names.to_vec())?.with_ids(ids)
+}
+
+/// The labels of a multi-label cell: `sep`-separated, each trimmed, blanks dropped.
+pub fn split_label_cell(cell: &str, sep: &str) -> Vec<String> {
+    cell.split(sep)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Class names for a set of splits: `given`, or inferred from every split together.
 pub fn class_names_for(splits: &[&RawSplit], given: Option<&[String]>) -> Result<Vec<String>> {
     match given {
@@ -97,11 +157,11 @@ pub fn class_names_for(splits: &[&RawSplit], given: Option<&[String]>) -> Result
             }
             Ok(names.to_vec())
         }
-        None => Ok(infer_class_names(
-            splits
-                .iter()
-                .flat_map(|s| s.records.iter().map(|r| r.label.as_str())),
-        )),
+        None => {
+            Ok(infer_class_names(splits.iter().flat_map(|s| {
+                s.records.iter().flat_map(RawRecord::label_set)
+            })))
+        }
     }
 }
 
@@ -120,6 +180,7 @@ mod tests {
                     id: format!("r{i}"),
                     text: format!("t{i}"),
                     label: l.to_string(),
+                    labels: None,
                     line: i as u64 + 2,
                 })
                 .collect(),

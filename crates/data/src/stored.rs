@@ -1,5 +1,6 @@
 //! A run's stored split: gzip-compressed JSON Lines, one `{"id", "text", "label"}` object per
-//! document (the label as its class name), so a run directory can be evaluated without its
+//! document (the label as its class name; a multi-label document's as the list of its class
+//! names, read back as multi-label data), so a run directory can be evaluated without its
 //! corpus. Written atomically through `textrnn_fs::write_with`, streamed through the encoder.
 //!
 //! ```no_run
@@ -22,14 +23,22 @@ use serde::Serialize;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::labels::{to_dataset, RawRecord, RawSplit};
-use crate::table::{TableReader, TableSpec};
+use crate::table::{json_label_list, TableReader, TableSpec};
 
 /// One stored document.
 #[derive(Serialize)]
 struct Stored<'a> {
     id: &'a str,
     text: &'a str,
-    label: &'a str,
+    label: StoredLabel<'a>,
+}
+
+/// A stored label: the class name, or a multi-label document's list of class names.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum StoredLabel<'a> {
+    One(&'a str),
+    Set(Vec<&'a str>),
 }
 
 /// Writes `ds` to `path` as gzip-compressed JSON Lines (atomically).
@@ -38,11 +47,19 @@ pub fn save_split(path: &Path, ds: &Dataset) -> Result<()> {
         let file = File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         let mut out = GzEncoder::new(BufWriter::new(file), Compression::default());
         let io = |e: std::io::Error| Error::io(path, e);
-        for ((id, text), &label) in ds.ids.iter().zip(&ds.texts).zip(&ds.labels) {
-            let label = ds
-                .class_names
+        let name = |label: u32| {
+            ds.class_names
                 .get(label as usize)
-                .ok_or_else(|| Error::Dataset(format!("label {label} out of range")))?;
+                .map(String::as_str)
+                .ok_or_else(|| Error::Dataset(format!("label {label} out of range")))
+        };
+        for (i, (id, text)) in ds.ids.iter().zip(&ds.texts).enumerate() {
+            let label = match &ds.label_sets {
+                Some(sets) => {
+                    StoredLabel::Set(sets[i].iter().map(|&l| name(l)).collect::<Result<_>>()?)
+                }
+                None => StoredLabel::One(name(ds.labels[i])?),
+            };
             serde_json::to_writer(&mut out, &Stored { id, text, label }).map_err(|e| {
                 Error::Json {
                     path: path.to_path_buf(),
@@ -78,10 +95,15 @@ pub fn load_split(path: &Path, class_names: &[String]) -> Result<Dataset> {
         Ok(rows) => {
             for row in rows {
                 let row = row?;
+                let label = row.label.unwrap_or_default();
+                // A multi-label document's list (a class name that merely looks like one
+                // stays a class name).
+                let labels = json_label_list(&label).filter(|_| !class_names.contains(&label));
                 records.push(RawRecord {
                     id: row.id,
                     text: row.text,
-                    label: row.label.unwrap_or_default(),
+                    label,
+                    labels,
                     line: row.line,
                 });
             }

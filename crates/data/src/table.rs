@@ -25,8 +25,13 @@
 //! ([`Error::MissingColumn`], listing the available ones), a ragged row ([`Error::RaggedRow`]).
 //! JSONL: blank lines are skipped (and counted), the text must be a JSON string, a label or id
 //! may be a string, a number (kept as written: `12345678901234567890123` stays those digits) or
-//! a boolean; a list label is refused (multi-label is not supported yet). The iterator stops
+//! a boolean; a label may also be a list of strings (a multi-label row, returned as its compact
+//! JSON text `["a","b"]`, see [`json_label_list`]). The iterator stops
 //! after the first error.
+//!
+//! A sample-weight column ([`TableSpec::weight_col`]) is read as a number (CSV/TSV text, a JSON
+//! number or numeric string, a parquet float or integer); anything but a finite number `>= 0` is
+//! an [`Error::BadWeight`] naming the file, line and column.
 //!
 //! ```no_run
 //! use textrnn_data::table::{TableReader, TableSpec};
@@ -168,6 +173,12 @@ pub struct TableSpec {
     pub delimiter: Option<u8>,
     /// Bytes that are not UTF-8.
     pub utf8: Utf8Policy,
+    /// Sample-weight column / field (`--weight-col`): a finite number `>= 0` per row
+    /// ([`Row::weight`]); `None`: no weight read.
+    pub weight_col: Option<String>,
+    /// Multi-label files: the separator between the labels of one label cell (`--label-sep`);
+    /// the reader returns the cell as written, [`crate::load_user_files`] splits it.
+    pub label_sep: Option<String>,
 }
 
 impl Default for TableSpec {
@@ -179,12 +190,14 @@ impl Default for TableSpec {
             id_col: None,
             delimiter: None,
             utf8: Utf8Policy::Error,
+            weight_col: None,
+            label_sep: None,
         }
     }
 }
 
 /// One record of a user file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// 1-based data row (header excluded; blank JSONL lines not counted).
     pub row: u64,
@@ -198,6 +211,8 @@ pub struct Row {
     pub label: Option<String>,
     /// True when bytes that were not UTF-8 were replaced ([`Utf8Policy::Replace`]).
     pub replaced_utf8: bool,
+    /// The sample weight, when [`TableSpec::weight_col`] is set (checked: finite, `>= 0`).
+    pub weight: Option<f32>,
 }
 
 /// Streaming reader over a user file; an iterator of [`Row`]s (see the module docs).
@@ -225,6 +240,8 @@ struct DelimitedState {
     text: usize,
     label: Option<usize>,
     id: Option<usize>,
+    /// The weight column's index, when one is asked for.
+    weight: Option<usize>,
     /// Byte offset where the next record starts, for [`LineLimit`]'s record bound.
     record_start: Rc<Cell<u64>>,
     lines: LineFinder,
@@ -384,6 +401,7 @@ impl TableReader {
                         text,
                         label: None,
                         replaced_utf8: replaced,
+                        weight: None,
                     })
                 }
             }
@@ -563,6 +581,26 @@ fn find_column(path: &Path, line: u64, columns: &[String], column: &str) -> Resu
         })
 }
 
+/// A sample weight as written in `spec.weight_col` at `line`: a finite number `>= 0`, else
+/// [`Error::BadWeight`] (an empty cell is "not a number").
+fn parse_weight(path: &Path, line: u64, spec: &TableSpec, value: &str) -> Result<f32> {
+    let bad = |reason: &str| Error::BadWeight {
+        path: path.to_path_buf(),
+        line,
+        column: spec.weight_col.clone().unwrap_or_default(),
+        value: value.chars().take(40).collect(),
+        reason: reason.into(),
+    };
+    let w: f64 = value.trim().parse().map_err(|_| bad("is not a number"))?;
+    if !w.is_finite() || !(w as f32).is_finite() {
+        return Err(bad("is not finite"));
+    }
+    if w < 0.0 {
+        return Err(bad("is negative (weights must be >= 0)"));
+    }
+    Ok(w as f32)
+}
+
 /// `[text, label, id]` column indices of `spec` among `columns`; also refuses duplicated names.
 fn column_indices(
     path: &Path,
@@ -629,6 +667,10 @@ fn open_delimited(
     } else {
         column_indices(path, line, &columns, spec)?
     };
+    let weight = match &spec.weight_col {
+        Some(c) if !header.is_empty() => Some(find_column(path, line, &columns, c)?),
+        _ => None,
+    };
     record_start.set(reader.position().byte());
     let state = DelimitedState {
         reader,
@@ -636,6 +678,7 @@ fn open_delimited(
         text,
         label,
         id,
+        weight,
         record_start,
         lines,
     };
@@ -671,6 +714,10 @@ fn next_delimited(
         Some(i) => field(i)?,
         None => row.to_string(),
     };
+    let weight = match state.weight {
+        Some(i) => Some(parse_weight(path, line, spec, &field(i)?)?),
+        None => None,
+    };
     Ok(Some(Row {
         row,
         line,
@@ -678,6 +725,7 @@ fn next_delimited(
         text,
         label,
         replaced_utf8: replaced,
+        weight,
     }))
 }
 
@@ -938,12 +986,32 @@ fn json_scalar(raw: &RawValue) -> std::result::Result<String, &'static str> {
     let text = raw.get().trim();
     match text.as_bytes().first() {
         Some(b'"') => serde_json::from_str::<String>(text).map_err(|_| "a bad string"),
-        Some(b'[') => Err("a list (multi-label is not supported yet)"),
+        Some(b'[') => Err("a list"),
         Some(b'{') => Err("an object"),
         Some(b'n') => Err("null"),
         Some(_) => Ok(text.to_string()),
         None => Err("nothing"),
     }
+}
+
+/// A JSON label: a scalar as [`json_scalar`] gives it, or a list of strings (a multi-label
+/// row) as its compact JSON text (`["a","b"]`), which [`json_label_list`] reads back.
+fn json_label(raw: &RawValue) -> std::result::Result<String, &'static str> {
+    if !raw.get().trim_start().starts_with('[') {
+        return json_scalar(raw);
+    }
+    let list: Vec<String> = serde_json::from_str(raw.get())
+        .map_err(|_| "a list holding something other than strings")?;
+    serde_json::to_string(&list).map_err(|_| "a bad list")
+}
+
+/// The labels of a JSONL list label as [`TableReader`] returns it (`["a","b"]`); `None` for a
+/// scalar label.
+pub fn json_label_list(label: &str) -> Option<Vec<String>> {
+    if !label.starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(label).ok()
 }
 
 /// A JSON value's kind, for messages (never the value itself: it may be megabytes).
@@ -1007,10 +1075,26 @@ fn parse_json_row(
             ))
         })
     };
-    let label = spec.label_col.as_deref().map(scalar).transpose()?;
+    let label = match spec.label_col.as_deref() {
+        Some(col) => Some(json_label(get(col)?).map_err(|found| {
+            json_err(format!(
+                "field {col:?} must be a string, number, boolean or a list of strings, found {found}"
+            ))
+        })?),
+        None => None,
+    };
     let id = match &spec.id_col {
         Some(col) => scalar(col)?,
         None => row.to_string(),
+    };
+    // A weight may be written as a JSON number or as a string holding one.
+    let weight = match &spec.weight_col {
+        Some(col) => {
+            let raw = get(col)?;
+            let value = json_scalar(raw).unwrap_or_else(|_| raw.get().trim().to_string());
+            Some(parse_weight(path, line, spec, &value)?)
+        }
+        None => None,
     };
     let row = Row {
         row,
@@ -1019,6 +1103,7 @@ fn parse_json_row(
         text,
         label,
         replaced_utf8: false,
+        weight,
     };
     Ok((row, want_keys.then(keys)))
 }
@@ -1035,7 +1120,15 @@ fn open_parquet(path: &Path, spec: &TableSpec) -> Result<(RowIter<'static>, Vec<
     let fields = schema.get_fields();
     let columns: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
     let (text, label, id) = column_indices(path, 0, &columns, spec)?;
-    let mut wanted: Vec<usize> = [Some(text), label, id].into_iter().flatten().collect();
+    let weight = spec
+        .weight_col
+        .as_deref()
+        .map(|c| find_column(path, 0, &columns, c))
+        .transpose()?;
+    let mut wanted: Vec<usize> = [Some(text), label, id, weight]
+        .into_iter()
+        .flatten()
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     let projection = Type::group_type_builder(schema.name())
@@ -1100,6 +1193,17 @@ fn parquet_row(path: &Path, spec: &TableSpec, row: u64, r: &parquet::record::Row
         Some(c) => scalar(c)?,
         None => row.to_string(),
     };
+    let weight = match &spec.weight_col {
+        Some(c) => {
+            let value = match get(c)? {
+                Field::Float(v) => v.to_string(),
+                Field::Double(v) => v.to_string(),
+                other => parquet_scalar(other).unwrap_or_else(|| other.to_string()),
+            };
+            Some(parse_weight(path, row, spec, &value)?)
+        }
+        None => None,
+    };
     Ok(Row {
         row,
         line: row,
@@ -1107,5 +1211,6 @@ fn parquet_row(path: &Path, spec: &TableSpec, row: u64, r: &parquet::record::Row
         text,
         label,
         replaced_utf8: false,
+        weight,
     })
 }

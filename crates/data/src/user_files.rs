@@ -6,6 +6,16 @@
 //! written (`"01"` and `"1"` are two labels). Label ids: given `class_names` (a label outside
 //! them is an error with file:line and value), or inferred from all files together as the sorted
 //! unique values (see [`crate::labels`]). Ids: the `id_col` value, else the 1-based data row.
+//! Sample weights: the train file's `weight_col` ([`Dataset::weights`]; a value that is not a
+//! finite number `>= 0` is an [`Error::BadWeight`] with file, line and column, all zero an
+//! [`Error::ZeroWeights`]).
+//!
+//! Multi-label files: with [`UserFiles::label_sep`] every label cell is split on the separator
+//! (each label trimmed, blanks dropped), and a JSONL label that is a list of strings is a label
+//! set without one; class names are then the sorted unique labels, and the datasets carry
+//! [`Dataset::label_sets`] (rows of one label are sets of one). Refused, naming the file and
+//! line: a row left without a label, a separator that no label cell of the train file contains
+//! (almost certainly the wrong one), a label of the validation or test file unseen in training.
 //!
 //! Loading fails before anything is returned, naming the file and line, on: a file with no
 //! records, an empty text, a train file with a single class, a label of the validation or test
@@ -33,8 +43,8 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Corpus, Dataset};
 use crate::error::{Error, Result};
 use crate::fingerprint::{fingerprint, Fingerprint};
-use crate::labels::{class_names_for, to_dataset, RawRecord, RawSplit};
-use crate::table::{FileFormat, TableReader, TableSpec};
+use crate::labels::{class_names_for, split_label_cell, to_dataset, RawRecord, RawSplit};
+use crate::table::{json_label_list, FileFormat, TableReader, TableSpec};
 
 fn default_text_col() -> String {
     "text".into()
@@ -75,6 +85,15 @@ pub struct UserFiles {
     /// Class names in label-id order; inferred (sorted unique values) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+    /// Sample-weight column / field of the train file (`--weight-col`): a finite number `>= 0`
+    /// per row multiplying that row's loss (Keras `sample_weight`). Validation and test files
+    /// are read without it (their metrics are unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_col: Option<String>,
+    /// Multi-label files: the separator between the labels of one label cell (`--label-sep
+    /// ","`). A JSONL label that is a list of strings is multi-label without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_sep: Option<String>,
 }
 
 impl Default for UserFiles {
@@ -89,6 +108,8 @@ impl Default for UserFiles {
             id_col: None,
             delimiter: None,
             class_names: None,
+            label_sep: None,
+            weight_col: None,
         }
     }
 }
@@ -118,22 +139,51 @@ impl UserFiles {
                 message: format!("only applies to csv and tsv files, not {f}"),
             });
         }
+        if self
+            .label_sep
+            .as_deref()
+            .is_some_and(|sep| sep.trim().is_empty())
+        {
+            return Err(Error::Config {
+                field: "label_sep".into(),
+                message: "the label separator must hold a visible character".into(),
+            });
+        }
         Ok(TableSpec {
             format,
             text_col: self.text_col.clone(),
             label_col: Some(self.label_col.clone()),
             id_col: self.id_col.clone(),
             delimiter,
+            label_sep: self.label_sep.clone(),
+            weight_col: self.weight_col.clone(),
             ..TableSpec::default()
         })
     }
 }
 
-/// Reads every row of a labelled file, refusing empty texts: the records and the fingerprint.
+/// Reads every row of a labelled file without its sample weights (see [`read_weighted`]).
 fn read_labelled(path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fingerprint)> {
+    let spec = TableSpec {
+        weight_col: None,
+        ..spec.clone()
+    };
+    read_weighted(path, &spec).map(|(split, fp, _)| (split, fp))
+}
+
+/// Reads every row of a labelled file, refusing empty texts: the records, the fingerprint and,
+/// when `spec.weight_col` is set, every row's sample weight.
+fn read_weighted(
+    path: &Path,
+    spec: &TableSpec,
+) -> Result<(RawSplit, Fingerprint, Option<Vec<f32>>)> {
     let mut records = Vec::new();
-    for row in TableReader::open(path, spec)? {
+    let mut weights = Vec::new();
+    let reader = TableReader::open(path, spec)?;
+    let jsonl = reader.format() == FileFormat::Jsonl;
+    for row in reader {
         let row = row?;
+        weights.extend(row.weight);
         if row.text.trim().is_empty() {
             return Err(Error::EmptyText {
                 path: path.to_path_buf(),
@@ -141,10 +191,13 @@ fn read_labelled(path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fingerprint
                 column: spec.text_col.clone(),
             });
         }
+        let label = row.label.unwrap_or_default();
+        let labels = label_cell(path, spec, jsonl, row.line, &label)?;
         records.push(RawRecord {
             id: row.id,
             text: row.text,
-            label: row.label.unwrap_or_default(),
+            label,
+            labels,
             line: row.line,
         });
     }
@@ -153,18 +206,82 @@ fn read_labelled(path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fingerprint
         path: path.to_path_buf(),
         records,
     };
-    Ok((split, fp))
+    Ok((split, fp, spec.weight_col.is_some().then_some(weights)))
 }
 
-/// Each distinct label of `split` with the line of its first occurrence, in that order.
+/// A record's label set when the file is multi-label (see [`RawRecord::labels`]): a JSONL list
+/// of strings, or the cell split on `spec.label_sep`, each label trimmed; `None` for a
+/// single-label cell. A set left empty is an [`Error::NoLabel`].
+pub fn label_cell(
+    path: &Path,
+    spec: &TableSpec,
+    jsonl: bool,
+    line: u64,
+    cell: &str,
+) -> Result<Option<Vec<String>>> {
+    let labels = match (
+        jsonl.then(|| json_label_list(cell)).flatten(),
+        &spec.label_sep,
+    ) {
+        (Some(list), _) => list
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        (None, Some(sep)) => split_label_cell(cell, sep),
+        (None, None) => return Ok(None),
+    };
+    if labels.is_empty() {
+        return Err(Error::NoLabel {
+            path: path.to_path_buf(),
+            line,
+            column: spec.label_col.clone().unwrap_or_default(),
+        });
+    }
+    Ok(Some(labels))
+}
+
+/// Refuses a label separator that no label cell of the training file contains (a JSONL list
+/// needs none): almost certainly the wrong separator.
+pub fn check_separator(train: &RawSplit, spec: &TableSpec) -> Result<()> {
+    let Some(sep) = &spec.label_sep else {
+        return Ok(());
+    };
+    let used = train
+        .records
+        .iter()
+        .any(|r| r.label.contains(sep.as_str()) || r.label.starts_with('['));
+    if used {
+        return Ok(());
+    }
+    Err(Error::SeparatorNeverOccurs {
+        path: train.path.clone(),
+        column: spec.label_col.clone().unwrap_or_default(),
+        sep: sep.clone(),
+        rows: train.records.len() as u64,
+    })
+}
+
+/// Each distinct label of `split` (every label of a multi-label record) with the line of its
+/// first occurrence, in that order.
 fn first_lines(split: &RawSplit) -> Vec<(&str, u64)> {
     let mut seen = HashSet::new();
     split
         .records
         .iter()
-        .filter(|r| seen.insert(r.label.as_str()))
-        .map(|r| (r.label.as_str(), r.line))
+        .flat_map(|r| r.label_set().into_iter().map(move |l| (l, r.line)))
+        .filter(|(l, _)| seen.insert(*l))
         .collect()
+}
+
+/// `ds` as multi-label data when `multi` (rows of one label become sets of one).
+pub fn multi_if(ds: Dataset, multi: bool) -> Dataset {
+    if multi {
+        ds.into_multi_label()
+    } else {
+        ds
+    }
 }
 
 /// Refuses a train split with a single class and other splits with labels the train split lacks.
@@ -198,7 +315,18 @@ fn check_labels(train: &RawSplit, others: &[&RawSplit]) -> Result<()> {
 /// `forced` is the format a `csv` / `jsonl` / `parquet` config imposes; `None` for `files`.
 pub fn load_user_files(files: &UserFiles, forced: Option<FileFormat>) -> Result<Corpus> {
     let spec = files.table_spec(forced)?;
-    let (train, train_fp) = read_labelled(&files.train, &spec)?;
+    let (train, train_fp, weights) = read_weighted(&files.train, &spec)?;
+    if let Some(w) = &weights {
+        if w.iter().all(|&v| v == 0.0) {
+            return Err(Error::ZeroWeights {
+                path: files.train.clone(),
+                column: spec.weight_col.clone().unwrap_or_default(),
+                rows: w.len() as u64,
+            });
+        }
+    }
+    check_separator(&train, &spec)?;
+    let multi = spec.label_sep.is_some() || train.is_multi_label();
     let validation = files
         .validation
         .as_deref()
@@ -223,14 +351,18 @@ pub fn load_user_files(files: &UserFiles, forced: Option<FileFormat>) -> Result<
         split
             .map(|(s, fp)| {
                 fps.push(fp);
-                to_dataset(s, &class_names)
+                to_dataset(s, &class_names).map(|ds| multi_if(ds, multi))
             })
             .transpose()
     };
     let validation = dataset(validation)?;
     let test = dataset(test)?;
+    let train = Dataset {
+        weights,
+        ..multi_if(to_dataset(train, &class_names)?, multi)
+    };
     Ok(Corpus {
-        train: to_dataset(train, &class_names)?,
+        train,
         test,
         validation,
         source: files.train.display().to_string(),
@@ -273,5 +405,6 @@ pub fn load_labelled_file(
             classes: class_names.to_vec(),
         });
     }
-    to_dataset(split, class_names)
+    let multi = spec.label_sep.is_some() || split.is_multi_label();
+    Ok(multi_if(to_dataset(split, class_names)?, multi))
 }

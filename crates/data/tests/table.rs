@@ -257,8 +257,8 @@ fn jsonl_errors_name_file_and_line() {
             "3: invalid JSON line: duplicated key \"label\"",
         ),
         (
-            "{\"text\": \"a\", \"label\": [\"x\", \"y\"]}\n",
-            "1: invalid JSON line: field \"label\" must be a string, number or boolean, found a list (multi-label is not supported yet)",
+            "{\"text\": \"a\", \"label\": [\"x\", 2]}\n",
+            "1: invalid JSON line: field \"label\" must be a string, number, boolean or a list of strings, found a list holding something other than strings",
         ),
         (
             "{\"text\": null, \"label\": \"x\"}\n",
@@ -270,7 +270,7 @@ fn jsonl_errors_name_file_and_line() {
         ),
         (
             "{\"text\": \"a\", \"label\": null}\n",
-            "1: invalid JSON line: field \"label\" must be a string, number or boolean, found null",
+            "1: invalid JSON line: field \"label\" must be a string, number, boolean or a list of strings, found null",
         ),
         ("{\"text\": \"a\", \"label\": \"\"}\n", "1: empty value in column \"label\""),
         (

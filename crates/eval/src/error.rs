@@ -109,6 +109,42 @@ pub enum Error {
     /// LIME: the ridge regression's normal equations could not be solved.
     #[error("ridge regression failed: the normal equations are not positive definite")]
     Singular,
+    /// An operation for one kind of predictions (single-label or multi-label) got the other.
+    #[error("{what} works on {expected} predictions only")]
+    WrongKind {
+        /// The operation asked for.
+        what: &'static str,
+        /// `"single-label"` or `"multi-label"`: the kind it needs.
+        expected: &'static str,
+    },
+    /// The predictions carry no true labels (multi-label `targets`).
+    #[error("{what} needs the true labels, but the predictions are unlabelled")]
+    Unlabelled {
+        /// The operation asked for.
+        what: &'static str,
+    },
+    /// A multi-label target is neither 0 nor 1.
+    #[error("target of example {example}, label {label} is {value} (expected 0 or 1)")]
+    InvalidTarget {
+        /// Example index.
+        example: usize,
+        /// Label index.
+        label: usize,
+        /// The value found.
+        value: u8,
+    },
+    /// A per-label step of a multi-label evaluation failed for one label.
+    #[error("label {label:?}: {error}")]
+    Label {
+        /// Name of the label (or `label <index>` when names are unknown).
+        label: String,
+        /// What went wrong for it.
+        error: Box<Error>,
+    },
+    /// Temperature scaling has no finite optimum on these logits (one class only, perfectly
+    /// separated or uninformative logits).
+    #[error("temperature scaling is impossible: {0}")]
+    CalibrationDegenerate(String),
     /// A figure has nothing to draw.
     #[error("nothing to plot: {0}")]
     NothingToPlot(String),

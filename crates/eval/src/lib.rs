@@ -13,11 +13,17 @@
 //!   [`roc_auc_binary`], [`roc_auc_ovr`], [`average_precision`].
 //! * Curves: [`roc_curve`], [`roc_curves`], [`precision_recall_curve`],
 //!   [`precision_recall_curves`].
+//! * Calibration: temperature scaling ([`fit_temperature`] on [`LabelledLogits`]), the
+//!   expected calibration error and reliability bins ([`reliability`], [`ECE_BINS`]).
 //! * Binary threshold tuning: [`tune_threshold`] with an [`Objective`], [`predict_with_threshold`].
+//! * Multi-label (independent per-label probabilities, multi-hot targets): the decision rule
+//!   [`Predictions::decide_labels`], [`multilabel_report`] (subset accuracy, Hamming loss, micro
+//!   and macro precision/recall/F1, per-label rows with ROC AUC) and per-label thresholds
+//!   [`tune_label_thresholds`].
 //! * Explanations: [`LimeTextExplainer`] over any prediction closure, its [`Explanation`] (text
 //!   and HTML), the weighted [`ridge_fit`] behind it.
 //! * With the default `render` feature (plotters, PNG, base64 and an embedded font): the figures
-//!   (`history_plot`, `confusion_heatmap`, `roc_plot`, `pr_plot` and their `*_figure` in-memory
+//!   (`history_plot`, `confusion_heatmap`, `roc_plot`, `pr_plot`, `reliability_plot` and their `*_figure` in-memory
 //!   versions) and the self-contained HTML report (`write_report`). A crate that only needs the
 //!   metrics depends on this one with `default-features = false`.
 //!
@@ -37,11 +43,13 @@
 //! ```
 #![warn(missing_docs)]
 
+mod calibration;
 mod classification_report;
 mod confusion_matrix;
 mod error;
 mod explain;
 mod log_loss;
+mod multilabel;
 #[cfg(feature = "render")]
 mod plot;
 mod precision_recall;
@@ -51,6 +59,10 @@ mod report;
 mod roc;
 mod threshold;
 
+pub use calibration::{
+    expected_calibration_error, fit_temperature, negative_log_likelihood, reliability,
+    LabelledLogits, Reliability, ReliabilityBin, ReliabilityKind, TemperatureFit, ECE_BINS,
+};
 pub use classification_report::{
     classification_report, AverageScores, ClassScores, ClassificationReport,
 };
@@ -58,10 +70,11 @@ pub use confusion_matrix::{confusion_matrix, ConfusionMatrix};
 pub use error::{BoxError, Error, PredictResult, Result};
 pub use explain::{ridge_fit, Explanation, LimeConfig, LimeTextExplainer, RidgeFit, WordWeight};
 pub use log_loss::{log_loss, LOG_LOSS_EPS};
+pub use multilabel::{multilabel_report, tune_label_thresholds, LabelRow, MultiLabelReport, Prf};
 #[cfg(feature = "render")]
 pub use plot::{
     confusion_figure, confusion_heatmap, history_figure, history_plot, pr_figure, pr_plot,
-    roc_figure, roc_plot, Figure,
+    reliability_figure, reliability_plot, roc_figure, roc_plot, Figure,
 };
 pub use precision_recall::{
     average_precision, precision_recall_curve, precision_recall_curves, PrCurve,

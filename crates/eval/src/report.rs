@@ -24,10 +24,10 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::explain::{class_name, escape_html, probability_bars, EXPLAIN_CSS};
-use crate::plot::{confusion_figure, history_figure, pr_figure, roc_figure};
+use crate::plot::{confusion_figure, history_figure, pr_figure, reliability_figure, roc_figure};
 use crate::{
-    ClassificationReport, ConfusionMatrix, Explanation, Figure, NamedCurve, PrCurve, Result,
-    RocCurve,
+    ClassificationReport, ConfusionMatrix, Explanation, Figure, MultiLabelReport, NamedCurve,
+    PrCurve, Reliability, Result, RocCurve,
 };
 
 /// One example shown with its prediction and (optionally) its LIME explanation.
@@ -70,6 +70,15 @@ pub struct RunReport {
     pub pr: Vec<NamedCurve<PrCurve>>,
     /// Examples with their explanations, correct and wrong ones.
     pub examples: Vec<ExplainedExample>,
+    /// The multi-label report on the test set (per-label scores and the thresholds used), for a
+    /// multi-label model.
+    pub multi_label: Option<MultiLabelReport>,
+    /// Reliability data of the test set, e.g. `("uncalibrated", ..)` and
+    /// `("calibrated, T = 1.300", ..)`: drawn as one reliability diagram with each one's ECE.
+    pub reliability: Vec<(String, Reliability)>,
+    /// The text shown with the reliability diagram (what the ECE bins, whether the run is
+    /// calibrated).
+    pub reliability_note: String,
 }
 
 const CSS: &str = r#"
@@ -153,6 +162,84 @@ fn classification_table(report: &ClassificationReport) -> String {
     t
 }
 
+/// The multi-label report as an HTML table: one row per label (with its ROC AUC and threshold),
+/// the micro and macro averages, subset accuracy and Hamming loss.
+fn multilabel_table(report: &MultiLabelReport) -> String {
+    let mut t = String::from(
+        r#"<table class="data"><thead><tr><th>label</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th><th>ROC AUC</th><th>threshold</th></tr></thead><tbody>"#,
+    );
+    let num = |v: f64| format!("{v:.4}");
+    for r in &report.per_label {
+        let auc = r.roc_auc.map_or_else(|| "–".to_string(), num);
+        let cells = [
+            escape_html(&r.label),
+            num(r.precision),
+            num(r.recall),
+            num(r.f1),
+            r.support.to_string(),
+            auc,
+            num(r.threshold),
+        ];
+        push_row(&mut t, "", &cells);
+    }
+    let support = report.support().to_string();
+    for (name, a) in [
+        ("micro avg", &report.micro),
+        ("macro avg", &report.macro_avg),
+    ] {
+        let cells = [
+            name.to_string(),
+            num(a.precision),
+            num(a.recall),
+            num(a.f1),
+            support.clone(),
+        ];
+        push_row(&mut t, "avg", &cells);
+    }
+    let pairs = report.n * report.per_label.len();
+    for (name, value, count) in [
+        ("subset accuracy", report.subset_accuracy, report.n),
+        ("Hamming loss", report.hamming_loss, pairs),
+    ] {
+        let cells = [
+            name.to_string(),
+            String::new(),
+            String::new(),
+            num(value),
+            count.to_string(),
+        ];
+        push_row(&mut t, "avg", &cells);
+    }
+    t.push_str("</tbody></table>");
+    let absent: Vec<String> = report
+        .per_label
+        .iter()
+        .filter(|r| r.support == 0)
+        .map(|r| escape_html(&r.label))
+        .collect();
+    if !absent.is_empty() {
+        let _ = write!(
+            t,
+            r#"<div class="warn">⚠ recall is ill-defined and set to 0.0 for labels with no true samples: {}</div>"#,
+            absent.join(", ")
+        );
+    }
+    t
+}
+
+/// Appends one table row of already escaped cells, with `class` on the row unless empty.
+fn push_row(t: &mut String, class: &str, cells: &[String]) {
+    if class.is_empty() {
+        t.push_str("<tr>");
+    } else {
+        let _ = write!(t, r#"<tr class="{class}">"#);
+    }
+    for c in cells {
+        let _ = write!(t, "<td>{c}</td>");
+    }
+    t.push_str("</tr>");
+}
+
 fn confusion_table(cm: &ConfusionMatrix) -> String {
     let mut t = String::from(r#"<table class="data"><thead><tr><th>true \ predicted</th>"#);
     for name in &cm.class_names {
@@ -196,6 +283,14 @@ pub fn render_html(report: &RunReport) -> Result<String> {
         sections.push(("history", "Training history", s));
     }
     let mut eval = String::new();
+    if let Some(ml) = &report.multi_label {
+        let _ = write!(
+            eval,
+            "<h3>Multi-label report</h3><p>Each label is predicted when its probability reaches its threshold; undefined ratios (0/0) count as 0.</p>{}<details><summary>text version</summary><pre>{}</pre></details>",
+            multilabel_table(ml),
+            escape_html(&format!("{ml:.4}"))
+        );
+    }
     if let Some(cr) = &report.classification {
         let _ = write!(
             eval,
@@ -236,6 +331,34 @@ pub fn render_html(report: &RunReport) -> Result<String> {
         let _ = write!(
             eval,
             r#"<h3>ROC and precision-recall</h3><div class="figs">{curves}</div>"#
+        );
+    }
+    if !report.reliability.is_empty() {
+        let series: Vec<(&str, &Reliability)> = report
+            .reliability
+            .iter()
+            .map(|(name, r)| (name.as_str(), r))
+            .collect();
+        let mut rows = String::from(
+            r#"<table class="data"><thead><tr><th>probabilities</th><th>ECE</th><th>binned</th></tr></thead><tbody>"#,
+        );
+        for (name, r) in &series {
+            push_row(
+                &mut rows,
+                "",
+                &[escape_html(name), format!("{:.4}", r.ece), r.n.to_string()],
+            );
+        }
+        rows.push_str("</tbody></table>");
+        let _ = write!(
+            eval,
+            r#"<h3>Calibration</h3><p>{}</p><div class="figs">{}<div>{rows}</div></div>"#,
+            escape_html(&report.reliability_note),
+            img(
+                &reliability_figure(&series)?,
+                "reliability diagram",
+                "Per bin: mean confidence against accuracy; the diagonal is perfect calibration."
+            ),
         );
     }
     if !eval.is_empty() {

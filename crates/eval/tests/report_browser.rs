@@ -117,6 +117,7 @@ fn synthetic_report() -> RunReport {
         classification: Some(classification),
         confusion: Some(confusion),
         examples,
+        ..RunReport::default()
     }
 }
 

@@ -57,18 +57,36 @@ pub enum Output {
     Sigmoid,
     /// One logit per class; probabilities by softmax.
     Softmax(usize),
+    /// Multi-label: one logit per label (`n > 1`), each label's probability its own sigmoid;
+    /// an example may carry any set of the labels.
+    MultiLabel(usize),
 }
 
 impl Output {
-    /// Number of classes the output distinguishes (2 for a sigmoid output).
+    /// Number of classes the output distinguishes (2 for a sigmoid output; the labels of a
+    /// multi-label output).
     pub fn n_classes(&self) -> usize {
         match self {
             Output::Sigmoid => 2,
-            Output::Softmax(n) => *n,
+            Output::Softmax(n) | Output::MultiLabel(n) => *n,
         }
     }
 
-    /// Class probabilities `(batch, n_classes)` from logits; a sigmoid output gives `[1 - p, p]`.
+    /// Number of logits per example `C`: 1 for a sigmoid output, else [`Output::n_classes`].
+    pub fn n_logits(&self) -> usize {
+        match self {
+            Output::Sigmoid => 1,
+            Output::Softmax(n) | Output::MultiLabel(n) => *n,
+        }
+    }
+
+    /// True for a multi-label (per-label sigmoid) output.
+    pub fn is_multi_label(&self) -> bool {
+        matches!(self, Output::MultiLabel(_))
+    }
+
+    /// Class probabilities `(batch, n_classes)` from logits; a sigmoid output gives `[1 - p, p]`,
+    /// a multi-label output one independent sigmoid per label.
     pub fn probabilities(&self, logits: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Output::Sigmoid => {
@@ -77,6 +95,7 @@ impl Output {
                 Tensor::cat(&[&q, &p], 1)
             }
             Output::Softmax(_) => candle_nn::ops::softmax_last_dim(logits),
+            Output::MultiLabel(_) => candle_nn::ops::sigmoid(logits),
         }
     }
 }

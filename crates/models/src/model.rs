@@ -42,6 +42,8 @@ pub struct TextClassifier {
     layers: Vec<Arc<dyn Forward>>,
     output: Output,
     vars: Vec<Var>,
+    /// Every declared parameter, trainable or not, with its key, in declaration order.
+    params: Vec<(String, Tensor)>,
 }
 
 impl TextClassifier {
@@ -75,17 +77,30 @@ impl TextClassifier {
             })?);
         }
         let mut vars = Vec::new();
-        for p in plans.iter().flat_map(|p| &p.params) {
-            let t = vb.get(p.shape.as_slice(), &p.path)?;
-            if t.is_variable() {
-                vars.push(Var::from_tensor(&t)?);
+        let mut params = Vec::new();
+        for plan in &plans {
+            for p in &plan.params {
+                let t = vb.get(p.shape.as_slice(), &p.path)?;
+                // Frozen layers' parameters (`trainable = false`) are no training variables.
+                if plan.trainable && t.is_variable() {
+                    vars.push(Var::from_tensor(&t)?);
+                }
+                params.push((p.path.clone(), t));
             }
         }
         Ok(Self {
             layers,
             output,
             vars,
+            params,
         })
+    }
+
+    /// Every declared parameter with its key (`embedding.embeddings`, ...), in the order of
+    /// [`ModelSpec::param_specs`], frozen ones included ([`Classifier::vars`] lists only the
+    /// trainable ones).
+    pub fn parameters(&self) -> &[(String, Tensor)] {
+        &self.params
     }
 
     /// Loads weights saved by [`TextClassifier::save`] (f32) for `spec` at `seq_len`.

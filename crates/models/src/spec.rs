@@ -5,7 +5,7 @@
 //!
 //! | `type`          | fields (default)                                                                  |
 //! |-----------------|-----------------------------------------------------------------------------------|
-//! | `embedding`     | `input_dim` (tokenizer vocab size), `output_dim`, `mask_zero` (false)               |
+//! | `embedding`     | `input_dim` (tokenizer vocab size), `output_dim`, `mask_zero` (false), `weights` (a vectors file), `trainable` (true) |
 //! | `lstm`          | `units`, `dropout` (0), `recurrent_dropout` (0), `return_sequences` (false)        |
 //! | `gru`           | as `lstm`, plus `reset_after` (true; only true is supported)                       |
 //! | `bidirectional` | `layer` (an `lstm`/`gru` table), `merge_mode` ("concat"; only concat)              |
@@ -15,7 +15,7 @@
 //! | `dropout`       | `rate`                                                                             |
 //!
 //! Rules checked by [`ModelSpec::validate`]: the first layer is an `embedding`, the last a
-//! `dense` with `sigmoid` (1 unit) or `softmax` (≥ 2 units) activation; recurrent, conv and
+//! `dense` with `sigmoid` (1 unit: binary; n > 1 units: multi-label) or `softmax` (≥ 2 units) activation; recurrent, conv and
 //! pooling layers need a sequence `(T, C)` input (so a recurrent layer with
 //! `return_sequences = false` cannot feed another one); rates lie in `[0, 1)`; sizes are
 //! positive; `input_dim ≥ 2`. Keras `Conv1D`/`MaxPooling1D` do not support masking, so
@@ -145,6 +145,8 @@ pub(crate) struct LayerPlan {
     pub(crate) params: Vec<ParamSpec>,
     /// What one training example keeps in this layer (zero when the length is unknown).
     pub(crate) work: Work,
+    /// Whether training updates the layer's parameters (`trainable = false` freezes them).
+    pub(crate) trainable: bool,
 }
 
 impl ModelSpec {
@@ -179,14 +181,13 @@ impl ModelSpec {
         let last = self.layers.len().saturating_sub(1);
         match self.layers.last() {
             Some(LayerSpec::Dense(d)) => match d.activation {
+                // 1 unit: binary; n units: multi-label (one sigmoid per label).
                 Activation::Sigmoid if d.units == 1 => Ok(Output::Sigmoid),
+                Activation::Sigmoid if d.units > 1 => Ok(Output::MultiLabel(d.units)),
                 Activation::Sigmoid => Err(Error::spec(
                     last,
                     "dense",
-                    format!(
-                        "a sigmoid output layer must have 1 unit (binary), got {}",
-                        d.units
-                    ),
+                    "a sigmoid output layer needs 1 unit (binary) or n > 1 units (multi-label), got 0",
                 )),
                 Activation::Softmax if d.units >= 2 => Ok(Output::Softmax(d.units)),
                 Activation::Softmax => Err(Error::spec(
@@ -312,6 +313,7 @@ impl ModelSpec {
                 output: planned.output,
                 params,
                 work,
+                trainable: kind_impl.trainable(),
             });
             shape = planned.output;
             masked = planned.masked;

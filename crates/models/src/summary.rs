@@ -3,7 +3,9 @@
 //! Counts come from [`ModelSpec::param_specs`] (the same declarations that initialise and load
 //! weights), so they equal Keras' `model.summary()`: e.g. Embedding(10000, 128) →
 //! Bidirectional(GRU(64)) → Dense(64, relu) → Dropout(0.3) → Dense(1, sigmoid) at length 200 has
-//! 1,280,000 + 74,496 + 8,256 + 0 + 65 = 1,362,817 parameters. Every parameter is trainable.
+//! 1,280,000 + 74,496 + 8,256 + 0 + 65 = 1,362,817 parameters. Every parameter is trainable
+//! except those of a frozen layer (an embedding with `trainable = false`), counted as
+//! non-trainable, as Keras does.
 //!
 //! ```
 //! use textrnn_models::ModelSpec;
@@ -48,9 +50,9 @@ pub struct Summary {
     pub layers: Vec<LayerSummary>,
     /// Sum of all parameters.
     pub total_params: usize,
-    /// Trainable parameters (all of them).
+    /// Trainable parameters.
     pub trainable_params: usize,
-    /// Non-trainable parameters (none).
+    /// Non-trainable parameters (those of frozen layers).
     pub non_trainable_params: usize,
 }
 
@@ -58,8 +60,15 @@ impl ModelSpec {
     /// The summary for inputs of `seq_len` tokens (validates the spec). Sizes too large to
     /// count or to hold (see [`crate::MAX_TENSOR_ELEMENTS`]) are an error, never wrapped counts.
     pub fn summary(&self, seq_len: usize) -> Result<Summary> {
-        let layers = self
-            .plan(seq_len)?
+        let plans = self.plan(seq_len)?;
+        let frozen = checked_sum(
+            plans
+                .iter()
+                .filter(|p| !p.trainable)
+                .flat_map(|p| &p.params)
+                .map(|p| p.numel()),
+        )?;
+        let layers = plans
             .into_iter()
             .map(|plan| {
                 Ok(LayerSummary {
@@ -77,8 +86,8 @@ impl ModelSpec {
             seq_len,
             layers,
             total_params: total,
-            trainable_params: total,
-            non_trainable_params: 0,
+            trainable_params: total - frozen,
+            non_trainable_params: frozen,
         })
     }
 }

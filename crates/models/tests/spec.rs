@@ -85,6 +85,19 @@ fn unknown_fields_and_values_are_rejected() -> TestResult {
 }
 
 #[test]
+fn sigmoid_output_units_say_binary_or_multi_label() -> TestResult {
+    // 1 sigmoid unit: binary; n > 1 sigmoid units: n independent labels (multi-label).
+    for (units, expected) in [(1, Output::Sigmoid), (3, Output::MultiLabel(3))] {
+        let s = spec(&format!(
+            r#"[{EMB}, {{"type": "lstm", "units": 4}}, {{"type": "dense", "units": {units}, "activation": "sigmoid"}}]"#
+        ))?;
+        s.validate()?;
+        assert_eq!(s.output()?, expected);
+    }
+    Ok(())
+}
+
+#[test]
 fn validation_errors_name_the_layer() -> TestResult {
     let cases: Vec<(String, &str, &str)> = vec![
         (
@@ -101,13 +114,6 @@ fn validation_errors_name_the_layer() -> TestResult {
             format!(r#"[{EMB}, {{"type": "lstm", "units": 4}}, {{"type": "dense", "units": 1}}]"#),
             "layer 2 (dense)",
             "sigmoid or softmax",
-        ),
-        (
-            format!(
-                r#"[{EMB}, {{"type": "lstm", "units": 4}}, {{"type": "dense", "units": 2, "activation": "sigmoid"}}]"#
-            ),
-            "layer 2 (dense)",
-            "1 unit",
         ),
         (
             format!(

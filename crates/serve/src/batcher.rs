@@ -473,6 +473,7 @@ mod tests {
                     (!t.is_empty()).then(|| RowPrediction {
                         label: 0,
                         probs: vec![t.len() as f32],
+                        labels: None,
                     })
                 })
                 .collect())

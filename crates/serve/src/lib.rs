@@ -38,6 +38,6 @@ mod options;
 mod server;
 
 pub use error::{Error, Result};
-pub use model::{model_names, open_models, Model, ModelInfo, TestSummary};
+pub use model::{model_names, open_models, Model, ModelInfo, ServedCalibration, TestSummary};
 pub use options::{parse_size, ServeOptions, MAX_EXPLAIN_SAMPLES, MAX_EXPLAIN_TOP};
 pub use server::{serve, shutdown_signal, Server, ServerHandle};

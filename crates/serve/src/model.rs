@@ -105,6 +105,13 @@ pub struct TestSummary {
     pub loss: serde_json::Value,
 }
 
+/// A served model's calibration: probabilities are `activation(logits / temperature)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ServedCalibration {
+    /// The temperature fitted by `textrnn calibrate`.
+    pub temperature: f64,
+}
+
 /// What `GET /v1/models` says of one model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
@@ -122,8 +129,9 @@ pub struct ModelInfo {
     pub parameters: Option<usize>,
     /// The decision threshold of a binary run (value and source); null for multi-class.
     pub threshold: Option<DecisionThreshold>,
-    /// Probability calibration: none exists yet, always null.
-    pub calibration: Option<serde_json::Value>,
+    /// Probability calibration (`calibration.json`, from `textrnn calibrate`): the temperature
+    /// every served probability is computed at; null when the run is not calibrated.
+    pub calibration: Option<ServedCalibration>,
     /// Test metrics from the run's `metrics.json` (null when it is absent or unreadable).
     pub test_metrics: Option<TestSummary>,
 }
@@ -147,7 +155,9 @@ impl ModelInfo {
             maxlen: config.maxlen(),
             parameters,
             threshold,
-            calibration: None,
+            calibration: run.calibration().map(|c| ServedCalibration {
+                temperature: c.temperature,
+            }),
             test_metrics: test_summary(run.dir()),
         }
     }

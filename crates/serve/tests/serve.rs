@@ -692,3 +692,67 @@ fn bad_run_directories_and_options_are_refused_before_binding() {
     let e = runtime.block_on(Server::bind(opts)).err().expect("refused");
     assert_eq!(e.to_string(), "invalid --threads: 0: must be at least 1");
 }
+
+#[test]
+fn a_calibrated_run_serves_its_temperature_and_calibrated_probabilities() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-calibrated");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
+    copy_dir(shared_run(), &dir);
+    // calibration.json as `textrnn calibrate` writes it, with a temperature of 2.
+    let scores = json!({"n": 60, "nll_before": 0.2, "nll_after": 0.1, "ece_before": 0.05, "ece_after": 0.02});
+    let calibration = json!({
+        "method": "temperature", "temperature": 2.0, "fitted_on": "validation", "n": 60,
+        "ece_kind": "top_label", "ece_bins": 15, "validation": scores, "test": scores,
+    });
+    std::fs::write(dir.join("calibration.json"), calibration.to_string()).expect("write");
+    let models = open_models(std::slice::from_ref(&dir), Some("calibrated"), false).expect("opens");
+    let server = start(ServeOptions::default(), Some(models));
+
+    let list = call("GET", &server.url("/v1/models"), None).json();
+    assert_eq!(
+        list["models"][0]["calibration"],
+        json!({"temperature": 2.0})
+    );
+
+    let texts: Vec<String> = texts()
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .take(8)
+        .collect();
+    let answer = post(
+        &server.url("/v1/models/calibrated/predict"),
+        &json!({ "texts": texts }),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let got = answer.json()["predictions"]
+        .as_array()
+        .expect("predictions")
+        .clone();
+    let calibrated = Run::open(&dir)
+        .expect("run")
+        .predict(&texts, 64, false)
+        .expect("predict");
+    let plain = Run::open(shared_run())
+        .expect("run")
+        .predict(&texts, 64, false)
+        .expect("predict");
+    let mut compared = 0;
+    for (k, r) in got.iter().enumerate() {
+        let p = f64::from(calibrated.row(k)[1]);
+        assert_eq!(r["probabilities"]["pos"], json!(p), "text {k}");
+        // sigmoid(z / 2) from the uncalibrated q = sigmoid(z), where q is far enough from 0 and
+        // 1 for its f32 value to give z back accurately.
+        let q = f64::from(plain.row(k)[1]);
+        if q * (1.0 - q) > 1e-3 {
+            let z = (q / (1.0 - q)).ln();
+            assert!(
+                (p - 1.0 / (1.0 + (-z / 2.0).exp())).abs() < 1e-5,
+                "text {k}: {p} vs {q}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "no unsaturated probability to compare");
+}

@@ -70,6 +70,16 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A word-vectors file is malformed or does not fit the embedding (see [`crate::vectors`]).
+    #[error("{path}, {at}: {reason}")]
+    Vectors {
+        /// The vectors file.
+        path: PathBuf,
+        /// Where: `line N` (text formats) or `byte N` (word2vec binary).
+        at: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A regular expression failed to compile.
     #[error("invalid regular expression: {0}")]
     Regex(#[from] regex::Error),

@@ -8,6 +8,9 @@
 //!    `tokenizer.json` that `tokenizers::Tokenizer::from_file` loads;
 //! 3. [`pad_sequences`]: ragged ids to a row-major `N x maxlen` matrix.
 //!
+//! [`WordVectors`] reads pretrained word vectors (GloVe, word2vec, fastText) for a fitted
+//! tokenizer's words, the start of an embedding table (see [`vectors`]).
+//!
 //! [`KerasTokenizer::export_hf`] puts the three in one `tokenizer.json` for users outside
 //! textrnn (see [`export`]), with the cleaning steps as data beside it.
 //!
@@ -32,6 +35,7 @@ pub mod export;
 pub mod normalize;
 mod padding;
 mod tokenizer;
+pub mod vectors;
 
 pub use error::{Error, Result};
 pub use export::{EncodingSpec, HfExport, EXPORT_KEY, PYTHON_SNIPPET};
@@ -40,3 +44,6 @@ pub use padding::{pad_sequences, Padding, Truncating};
 pub use tokenizer::config::{TokenizerConfig, KERAS_FILTERS};
 pub use tokenizer::words::text_to_word_sequence;
 pub use tokenizer::KerasTokenizer;
+pub use vectors::{
+    probe_vectors, Coverage, VectorsFormat, VectorsInfo, VectorsOptions, WordVectors,
+};

@@ -8,6 +8,7 @@
 //! metrics = ["accuracy", "auc"]     # omitted: accuracy, plus auc for a sigmoid model
 //! verbose = 1
 //! early_stopping = { monitor = "val_auc", patience = 2, restore_best_weights = true }
+//! class_weight = "balanced"         # or { negative = 1.0, positive = 3.0 }; omitted: all 1
 //! ```
 //!
 //! ```
@@ -24,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::metrics::{Accuracy, Auc, Metric};
 use crate::optim::OptimizerConfig;
+use crate::weights::ClassWeight;
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +48,11 @@ pub struct TrainConfig {
     pub metrics: Option<Vec<String>>,
     /// 0 silent, 1 progress bar (a line per epoch when not on a terminal), 2 a line per epoch.
     pub verbose: u8,
+    /// Keras `class_weight`: `"balanced"` or `{ class = weight, ... }`; `None` (default): every
+    /// class weighs 1. Resolved against the training split by [`ClassWeight::resolve`] and
+    /// handed to [`crate::fit`] as the split's per-example weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_weight: Option<ClassWeight>,
 }
 
 impl Default for TrainConfig {
@@ -59,6 +66,7 @@ impl Default for TrainConfig {
             early_stopping: None,
             metrics: None,
             verbose: 1,
+            class_weight: None,
         }
     }
 }
@@ -81,6 +89,9 @@ impl TrainConfig {
         if let Some(es) = &self.early_stopping {
             Monitor::new(&es.monitor, es.mode, es.min_delta)?;
         }
+        if let Some(cw) = &self.class_weight {
+            cw.validate()?;
+        }
         Ok(())
     }
 
@@ -89,7 +100,8 @@ impl TrainConfig {
         match &self.metrics {
             Some(names) => names.iter().map(|n| canonical(n).to_string()).collect(),
             None => match output {
-                Output::Sigmoid => vec!["accuracy".into(), "auc".into()],
+                // Multi-label: binary accuracy and micro AUC over (example, label) pairs.
+                Output::Sigmoid | Output::MultiLabel(_) => vec!["accuracy".into(), "auc".into()],
                 Output::Softmax(_) => vec!["accuracy".into()],
             },
         }

@@ -3,7 +3,8 @@
 //! An [`EncodedSplit`] holds `N` padded sequences row-major (`tokens.len() == N * seq_len`) and
 //! `N` labels. [`EncodedSplit::batches`] visits the examples in order, or in a permutation drawn
 //! from a seeded `ChaCha8Rng` (Fisher–Yates), and yields [`Batch`]es of
-//! `tokens: (b, seq_len) u32` and `labels: (b) u32` tensors on a device, `b = batch_size` except
+//! `tokens: (b, seq_len) u32` and `labels: (b) u32` tensors (and `weights: (b) f32` when the
+//! split carries per-example loss weights) on a device, `b = batch_size` except
 //! for a last partial batch, which is included (Keras). One gather per batch builds each tensor;
 //! candle-datasets' `Batcher` was measured against this and not adopted (`docs/ARCHITECTURE.md`
 //! says why).
@@ -26,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 
 /// Token ids and labels of one split, ready for batching.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EncodedSplit {
     /// `N * seq_len` token ids, row-major (one padded sequence per row).
     pub tokens: Vec<u32>,
@@ -34,6 +35,15 @@ pub struct EncodedSplit {
     pub seq_len: usize,
     /// `N` labels, indices into the class names.
     pub labels: Vec<u32>,
+    /// `N` per-example loss weights (class weight × sample weight; finite, `>= 0`), for the
+    /// training split only; `None`: every example weighs 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f32>>,
+    /// Multi-label splits: `N * n` multi-hot targets (1.0 where example `i` carries label `j`,
+    /// row-major), the binary cross-entropy's targets; `labels[i]` is then example `i`'s first
+    /// label. `None` for single-label splits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<f32>>,
 }
 
 impl EncodedSplit {
@@ -43,13 +53,64 @@ impl EncodedSplit {
             tokens,
             seq_len,
             labels,
+            weights: None,
+            targets: None,
         };
         split.validate()?;
         Ok(split)
     }
 
-    /// Checks `seq_len > 0` and `tokens.len() == labels.len() * seq_len`.
+    /// The split as multi-label data with `N * n_labels` multi-hot `targets` (0 or 1), validated.
+    pub fn with_targets(mut self, targets: Vec<f32>, n_labels: usize) -> Result<Self> {
+        if n_labels == 0 || targets.len() != self.labels.len() * n_labels {
+            return Err(Error::Shape(format!(
+                "EncodedSplit: {} targets for {} examples of {n_labels} labels",
+                targets.len(),
+                self.labels.len()
+            )));
+        }
+        if let Some(row) = targets.iter().position(|&t| t != 0.0 && t != 1.0) {
+            return Err(Error::Shape(format!(
+                "EncodedSplit: target {row} is {}; multi-hot targets are 0 or 1",
+                targets[row]
+            )));
+        }
+        self.targets = Some(targets);
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Labels per example of a multi-label split (`None` for single-label splits or no rows).
+    pub fn n_targets(&self) -> Option<usize> {
+        let t = self.targets.as_ref()?;
+        (!self.labels.is_empty()).then(|| t.len() / self.labels.len())
+    }
+
+    /// The split with per-example loss `weights` (`None`: unweighted), validated.
+    pub fn with_weights(mut self, weights: Option<Vec<f32>>) -> Result<Self> {
+        self.weights = weights;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks `seq_len > 0`, `tokens.len() == labels.len() * seq_len` and, when present, one
+    /// finite weight `>= 0` per example.
     pub fn validate(&self) -> Result<()> {
+        if let Some(w) = &self.weights {
+            if w.len() != self.labels.len() {
+                return Err(Error::Shape(format!(
+                    "EncodedSplit: {} weights for {} labels",
+                    w.len(),
+                    self.labels.len()
+                )));
+            }
+            if let Some(row) = w.iter().position(|v| !v.is_finite() || *v < 0.0) {
+                return Err(Error::Shape(format!(
+                    "EncodedSplit: the weight of row {row} is {}; weights must be finite and >= 0",
+                    w[row]
+                )));
+            }
+        }
         if self.seq_len == 0 {
             return Err(Error::Shape(
                 "EncodedSplit: seq_len must be at least 1".into(),
@@ -133,6 +194,12 @@ pub struct Batch {
     pub labels: Tensor,
     /// The same labels on the host (for metrics).
     pub label_values: Vec<u32>,
+    /// Per-example loss weights `(b)` `f32`, when the split has weights.
+    pub weights: Option<Tensor>,
+    /// Multi-label targets `(b, n)` `f32` (multi-hot), when the split has targets.
+    pub targets: Option<Tensor>,
+    /// The same targets on the host, row-major (empty for single-label splits).
+    pub target_values: Vec<f32>,
     /// Row of each example in the split.
     pub indices: Vec<usize>,
 }
@@ -146,6 +213,12 @@ impl Batch {
     /// True for an empty batch (never yielded by [`Batches`]).
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
+    }
+
+    /// What the loss compares the logits with: the multi-hot targets `(b, n)` of a multi-label
+    /// batch, else the labels `(b)`.
+    pub fn loss_targets(&self) -> &Tensor {
+        self.targets.as_ref().unwrap_or(&self.labels)
     }
 }
 
@@ -180,10 +253,31 @@ impl Batches<'_> {
             tokens.extend_from_slice(s.row(i));
         }
         let label_values: Vec<u32> = indices.iter().map(|&i| s.labels[i]).collect();
+        let weights = match &s.weights {
+            Some(w) => {
+                let picked: Vec<f32> = indices.iter().map(|&i| w[i]).collect();
+                Some(Tensor::new(picked.as_slice(), &self.device)?)
+            }
+            None => None,
+        };
+        let (targets, target_values) = match (&s.targets, s.n_targets()) {
+            (Some(t), Some(n)) => {
+                let mut picked = Vec::with_capacity(indices.len() * n);
+                for &i in indices {
+                    picked.extend_from_slice(&t[i * n..(i + 1) * n]);
+                }
+                let tensor = Tensor::from_slice(&picked, (indices.len(), n), &self.device)?;
+                (Some(tensor), picked)
+            }
+            _ => (None, Vec::new()),
+        };
         Ok(Batch {
             tokens: Tensor::from_vec(tokens, (indices.len(), s.seq_len), &self.device)?,
             labels: Tensor::new(label_values.as_slice(), &self.device)?,
             label_values,
+            weights,
+            targets,
+            target_values,
             indices: indices.to_vec(),
         })
     }
@@ -272,6 +366,41 @@ mod tests {
         );
         assert_eq!(batches[1].labels.to_vec1::<u32>().unwrap(), vec![0, 1]);
         assert!(s.batches(0, None, &dev).is_err());
+    }
+
+    #[test]
+    fn weights_are_validated_and_follow_their_rows_into_batches() {
+        let s = split(3);
+        let e = s.clone().with_weights(Some(vec![1.0, 2.0])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shape mismatch: EncodedSplit: 2 weights for 3 labels"
+        );
+        let e = s
+            .clone()
+            .with_weights(Some(vec![1.0, -0.5, 1.0]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shape mismatch: EncodedSplit: the weight of row 1 is -0.5; weights must be finite and >= 0"
+        );
+        assert!(s
+            .clone()
+            .with_weights(Some(vec![1.0, f32::NAN, 1.0]))
+            .is_err());
+        let w = s.with_weights(Some(vec![0.5, 2.0, 3.0])).unwrap();
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for b in w.batches(2, Some(&mut rng), &dev).unwrap() {
+            let b = b.unwrap();
+            let got = b.weights.unwrap().to_vec1::<f32>().unwrap();
+            let want: Vec<f32> = b.indices.iter().map(|&i| [0.5, 2.0, 3.0][i]).collect();
+            assert_eq!(got, want);
+        }
+        assert!(split(2)
+            .batches(2, None, &dev)
+            .unwrap()
+            .all(|b| b.unwrap().weights.is_none()));
     }
 
     #[test]

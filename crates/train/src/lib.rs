@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod optim;
 pub mod resume;
 mod trainer;
+mod weights;
 
 pub use callbacks::{
     BatchLogs, BestCheckpoint, Callback, CallbackState, Control, EarlyStopping,
@@ -42,7 +43,10 @@ pub use config::{metric_by_name, TrainConfig};
 pub use data::{Batch, Batches, EncodedSplit};
 pub use divergence::{divergence, DIVERGENCE_LOSS_FACTOR, DIVERGENCE_MAX_LOSS};
 pub use error::{Error, Result};
-pub use inference::{evaluate, predict_proba, EvalMetrics, PROGRESS_MIN_ROWS};
+pub use inference::{
+    evaluate, predict_logits, predict_proba, probabilities_at, EvalMetrics, Logits,
+    PROGRESS_MIN_ROWS,
+};
 pub use loss::{binary_cross_entropy_with_logits, sparse_categorical_cross_entropy, Loss};
 pub use metrics::{Accuracy, Auc, Direction, LossMean, Metric, MetricBatch, MetricState};
 pub use optim::{
@@ -51,3 +55,4 @@ pub use optim::{
 };
 pub use resume::{FitControl, FitOutcome, CHECKPOINT_FORMAT};
 pub use trainer::{fit, fit_with, DROPOUT_STREAM};
+pub use weights::{example_weights, ClassWeight};

@@ -1,29 +1,42 @@
-//! Classification losses computed from logits, in numerically stable form.
+//! Classification losses computed from logits, in numerically stable form: a loss per example,
+//! then one batch reduction with optional per-example weights.
 //!
 //! Binary (sigmoid output, logits `x` of shape `(B, 1)` or `(B)`, targets `y ∈ {0, 1}` of shape
 //! `(B)` or `(B, 1)`):
 //!
 //! ```text
-//! bce(x, y) = mean_i [ max(x_i, 0) - x_i y_i + log(1 + exp(-|x_i|)) ]
-//! ∂bce/∂x_i = (σ(x_i) - y_i) / B
+//! l_i = max(x_i, 0) - x_i y_i + log(1 + exp(-|x_i|))
+//! ∂l_i/∂x_i = σ(x_i) - y_i
 //! ```
 //!
 //! which equals `-[y log σ(x) + (1-y) log(1-σ(x))]` but never evaluates `log(0)` nor overflows
-//! `exp` (candle-nn's `binary_cross_entropy_with_logit` does both for large `|x|`).
+//! `exp` (candle-nn's `binary_cross_entropy_with_logit` does both for large `|x|`). Multi-label
+//! (logits `(B, n)`, float targets `(B, n)` in `{0, 1}`): `l_i` is the mean of that term over the
+//! `n` labels (Keras `binary_crossentropy`).
 //!
 //! Multi-class (softmax output, logits `(B, C)`, labels `u32` `(B)`):
 //!
 //! ```text
-//! scce(x, y) = -mean_i log_softmax(x_i)[y_i],   log_softmax(x) = x - max(x) - log Σ_j exp(x_j - max(x))
+//! l_i = -log_softmax(x_i)[y_i],   log_softmax(x) = x - max(x) - log Σ_j exp(x_j - max(x))
 //! ```
+//!
+//! Reduction (Keras `sum_over_batch_size`): `loss = Σ_i w_i l_i / B` with weights `w` `(B)`
+//! (class weight × sample weight), `mean_i l_i` without. `B` counts every example, so a zero
+//! weight removes an example's contribution without raising the others'; all weights 1 give the
+//! unweighted loss bit for bit (the same reduction runs on `l_i · 1 = l_i`).
 //!
 //! ```
 //! use candle_core::{Device, Tensor};
-//! use textrnn_train::binary_cross_entropy_with_logits;
+//! use textrnn_train::{binary_cross_entropy_with_logits, Loss};
 //! let x = Tensor::new(&[[100f32], [-100.0]], &Device::Cpu).unwrap();
 //! let y = Tensor::new(&[1u32, 0], &Device::Cpu).unwrap();
 //! let l = binary_cross_entropy_with_logits(&x, &y).unwrap().to_scalar::<f32>().unwrap();
 //! assert!(l.abs() < 1e-30); // exactly log(1 + e^-100) ≈ 3.7e-44
+//! // weights: only the second example counts, and it costs 100 nats; (0·0 + 1·100) / 2 = 50
+//! let y = Tensor::new(&[0u32, 1], &Device::Cpu).unwrap();
+//! let w = Tensor::new(&[0f32, 1.0], &Device::Cpu).unwrap();
+//! let l = Loss::BinaryCrossentropy.compute_weighted(&x, &y, Some(&w)).unwrap();
+//! assert!((l.to_scalar::<f32>().unwrap() - 50.0).abs() < 1e-4);
 //! ```
 
 use candle_core::{DType, Tensor, D};
@@ -36,17 +49,18 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
-    /// Sigmoid cross-entropy on one logit per example.
+    /// Sigmoid cross-entropy on one logit per example (or per label, multi-label).
     BinaryCrossentropy,
     /// Softmax cross-entropy on one logit per class with integer labels.
     SparseCategoricalCrossentropy,
 }
 
 impl Loss {
-    /// The loss for an output layer: sigmoid → binary, softmax → sparse categorical.
+    /// The loss for an output layer: sigmoid (one or per label) → binary, softmax → sparse
+    /// categorical.
     pub fn for_output(output: Output) -> Self {
         match output {
-            Output::Sigmoid => Loss::BinaryCrossentropy,
+            Output::Sigmoid | Output::MultiLabel(_) => Loss::BinaryCrossentropy,
             Output::Softmax(_) => Loss::SparseCategoricalCrossentropy,
         }
     }
@@ -59,24 +73,75 @@ impl Loss {
         }
     }
 
-    /// Mean loss (a scalar tensor) of `logits` against integer `labels` `(B)`.
-    pub fn compute(&self, logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    /// Mean loss (a scalar tensor) of `logits` against `targets`: [`Loss::compute_weighted`]
+    /// without weights.
+    pub fn compute(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        self.compute_weighted(logits, targets, None)
+    }
+
+    /// The loss of every example `(B)`: see the module docs for the shapes.
+    pub fn per_example(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
         match self {
-            Loss::BinaryCrossentropy => binary_cross_entropy_with_logits(logits, labels),
-            Loss::SparseCategoricalCrossentropy => sparse_categorical_cross_entropy(logits, labels),
+            Loss::BinaryCrossentropy => bce_per_example(logits, targets),
+            Loss::SparseCategoricalCrossentropy => scce_per_example(logits, targets),
         }
+    }
+
+    /// Batch loss (a scalar tensor) `Σ_i w_i l_i / B` with per-example `weights` `(B)` (any
+    /// float dtype, converted to the logits'), or `mean_i l_i` without; see the module docs.
+    pub fn compute_weighted(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+        weights: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let per_example = self.per_example(logits, targets)?;
+        let Some(w) = weights else {
+            return Ok(per_example.mean_all()?);
+        };
+        let b = per_example.dim(0)?;
+        if w.dims() != [b] {
+            return Err(Error::Shape(format!(
+                "{}: weights {:?} for {b} examples (expected [{b}])",
+                self.name(),
+                w.dims()
+            )));
+        }
+        let w = w.to_dtype(per_example.dtype())?;
+        Ok((per_example * w)?.mean_all()?)
     }
 }
 
 /// Stable mean binary cross-entropy of `logits` `(B, 1)` or `(B)` against `targets` `(B)` or
-/// `(B, 1)` (any dtype; converted to the logits' dtype, values in `[0, 1]`).
+/// `(B, 1)`, or of multi-label logits `(B, n)` against targets `(B, n)` (any dtype; converted
+/// to the logits' dtype, values in `[0, 1]`).
 pub fn binary_cross_entropy_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    Ok(bce_per_example(logits, targets)?.mean_all()?)
+}
+
+/// Per-example binary cross-entropy `(B)` (see the module docs).
+fn bce_per_example(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    // Multi-label: (B, n) logits against (B, n) targets, n > 1.
+    if let ([b, n], [tb, tn]) = (logits.dims(), targets.dims()) {
+        if *n > 1 {
+            if (b, n) != (tb, tn) {
+                return Err(Error::Shape(format!(
+                    "binary cross-entropy: targets {:?} for logits {:?}",
+                    targets.dims(),
+                    logits.dims()
+                )));
+            }
+            let y = targets.to_dtype(logits.dtype())?;
+            return Ok(bce_elementwise(logits, &y)?.mean(1)?);
+        }
+    }
     let x = match logits.dims() {
         [_] => logits.clone(),
         [_, 1] => logits.squeeze(1)?,
         dims => {
             return Err(Error::Shape(format!(
-                "binary cross-entropy expects logits (B, 1) or (B), got {dims:?}"
+                "binary cross-entropy expects logits (B, 1), (B) or (B, n) with targets (B, n), got {dims:?} for targets {:?}",
+                targets.dims()
             )))
         }
     };
@@ -97,15 +162,24 @@ pub fn binary_cross_entropy_with_logits(logits: &Tensor, targets: &Tensor) -> Re
         )));
     }
     let y = y.to_dtype(x.dtype())?;
+    bce_elementwise(&x, &y)
+}
+
+/// `max(x, 0) - x y + log(1 + exp(-|x|))` element by element (`x`, `y` of one shape and dtype).
+fn bce_elementwise(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     // candle's relu and abs both take gradient +1 at 0, so the autodiff gradient at x = 0 is
     // 1 - y - 1/2 = σ(0) - y, as it should be (tested below).
     let log_term = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
-    let per_example = ((x.relu()? - (&x * &y)?)? + log_term)?;
-    Ok(per_example.mean_all()?)
+    Ok(((x.relu()? - (x * y)?)? + log_term)?)
 }
 
 /// Mean sparse categorical cross-entropy of `logits` `(B, C)` against `u32` `labels` `(B)`.
 pub fn sparse_categorical_cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    Ok(scce_per_example(logits, labels)?.mean_all()?)
+}
+
+/// Per-example sparse categorical cross-entropy `(B)`.
+fn scce_per_example(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (b, _c) = logits.dims2().map_err(|_| {
         Error::Shape(format!(
             "sparse categorical cross-entropy expects logits (B, C), got {:?}",
@@ -125,7 +199,7 @@ pub fn sparse_categorical_cross_entropy(logits: &Tensor, labels: &Tensor) -> Res
     let labels = labels.to_dtype(DType::U32)?;
     let log_probs = candle_nn::ops::log_softmax(logits, D::Minus1)?;
     let picked = log_probs.gather(&labels.unsqueeze(1)?, 1)?;
-    Ok(picked.mean_all()?.neg()?)
+    Ok(picked.squeeze(1)?.neg()?)
 }
 
 #[cfg(test)]
@@ -324,6 +398,162 @@ mod tests {
         let num = numeric_grad(&f, &x0, 1e-6);
         for i in 0..x0.len() {
             assert!((g[i] - num[i]).abs() < 1e-8, "{i}: {} vs {}", g[i], num[i]);
+        }
+    }
+
+    fn scalar(t: Tensor) -> f64 {
+        t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap()
+    }
+
+    #[test]
+    fn weighted_binary_loss_is_sum_of_weighted_losses_over_b() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[0.5f64], [-1.0], [2.0], [0.0]], &dev).unwrap();
+        let y = Tensor::new(&[1u32, 1, 0, 0], &dev).unwrap();
+        let w = Tensor::new(&[2f64, 0.0, 1.0, 0.5], &dev).unwrap();
+        let got = scalar(
+            Loss::BinaryCrossentropy
+                .compute_weighted(&x, &y, Some(&w))
+                .unwrap(),
+        );
+        // l = [0.4740770, 1.3132617, 2.1269280, 0.6931472] (bce_exact_values);
+        // (2·0.4740770 + 0·1.3132617 + 1·2.1269280 + 0.5·0.6931472) / 4 = 3.4216556 / 4
+        assert!((got - 0.855_413_892_420_789_7).abs() < 1e-12, "{got}");
+        // the per-example losses themselves
+        let l = Loss::BinaryCrossentropy
+            .per_example(&x, &y)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        assert!((l[1] - 1.313_261_687_518_222_8).abs() < 1e-12, "{l:?}");
+    }
+
+    #[test]
+    fn weighted_softmax_loss() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[1.0f64, 2.0, 3.0], [0.0, 0.0, 0.0]], &dev).unwrap();
+        let y = Tensor::new(&[2u32, 0], &dev).unwrap();
+        let w = Tensor::new(&[3f32, 0.5], &dev).unwrap();
+        let got = scalar(
+            Loss::SparseCategoricalCrossentropy
+                .compute_weighted(&x, &y, Some(&w))
+                .unwrap(),
+        );
+        // (3·0.4076059644 + 0.5·1.0986122887) / 2 = (1.2228178933 + 0.5493061443) / 2
+        assert!((got - 0.886_062_018_833_598_1).abs() < 1e-12, "{got}");
+    }
+
+    #[test]
+    fn multi_label_bce_is_the_mean_over_labels_then_weighted() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[0.0f64, 2.0, -1.0], [1.0, 0.0, 0.0]], &dev).unwrap();
+        let y = Tensor::new(&[[1f64, 0.0, 0.0], [1.0, 1.0, 0.0]], &dev).unwrap();
+        let l = Loss::BinaryCrossentropy
+            .per_example(&x, &y)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        // row 0: (bce(0,1) + bce(2,0) + bce(-1,0)) / 3 = (0.6931472 + 2.1269280 + 0.3132617) / 3
+        // row 1: (bce(1,1) + bce(0,1) + bce(0,0)) / 3 = (0.3132617 + 0.6931472 + 0.6931472) / 3
+        assert!((l[0] - 1.044_445_626_373_713_6).abs() < 1e-12, "{l:?}");
+        assert!((l[1] - 0.566_518_682_879_371_1).abs() < 1e-12, "{l:?}");
+        let plain = scalar(binary_cross_entropy_with_logits(&x, &y).unwrap());
+        // (1.0444456 + 0.5665187) / 2
+        assert!((plain - 0.805_482_154_626_542_4).abs() < 1e-12, "{plain}");
+        let w = Tensor::new(&[1f64, 2.0], &dev).unwrap();
+        let got = scalar(
+            Loss::BinaryCrossentropy
+                .compute_weighted(&x, &y, Some(&w))
+                .unwrap(),
+        );
+        // (1·1.0444456 + 2·0.5665187) / 2
+        assert!((got - 1.088_741_496_066_227_8).abs() < 1e-12, "{got}");
+        // u32 targets work too; mismatched shapes do not
+        let yu = Tensor::new(&[[1u32, 0, 0], [1, 1, 0]], &dev).unwrap();
+        assert_eq!(
+            scalar(binary_cross_entropy_with_logits(&x, &yu).unwrap()),
+            plain
+        );
+        let short = Tensor::zeros((2, 2), DType::F64, &dev).unwrap();
+        assert!(matches!(
+            binary_cross_entropy_with_logits(&x, &short),
+            Err(Error::Shape(_))
+        ));
+    }
+
+    #[test]
+    fn zero_weight_removes_an_example_and_unit_weights_change_no_bit() {
+        let dev = Device::Cpu;
+        let cases: [(Loss, Tensor, Tensor); 3] = [
+            (
+                Loss::BinaryCrossentropy,
+                Tensor::new(&[[0.3f32], [-2.0], [5.0]], &dev).unwrap(),
+                Tensor::new(&[1u32, 0, 0], &dev).unwrap(),
+            ),
+            (
+                Loss::SparseCategoricalCrossentropy,
+                Tensor::new(&[[0.3f32, 1.0], [-2.0, 0.1], [5.0, 4.0]], &dev).unwrap(),
+                Tensor::new(&[1u32, 0, 0], &dev).unwrap(),
+            ),
+            (
+                Loss::BinaryCrossentropy,
+                Tensor::new(&[[0.3f32, 1.0], [-2.0, 0.1], [5.0, 4.0]], &dev).unwrap(),
+                Tensor::new(&[[1f32, 0.0], [0.0, 1.0], [1.0, 1.0]], &dev).unwrap(),
+            ),
+        ];
+        for (loss, x, y) in &cases {
+            let plain = loss.compute(x, y).unwrap().to_scalar::<f32>().unwrap();
+            let ones = Tensor::ones(3, DType::F32, &dev).unwrap();
+            let weighted = loss
+                .compute_weighted(x, y, Some(&ones))
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert_eq!(plain.to_bits(), weighted.to_bits(), "{loss:?}");
+            // weight 0 on the middle example: (l_0 + l_2) / 3, B stays 3
+            let l = loss.per_example(x, y).unwrap().to_vec1::<f32>().unwrap();
+            let w = Tensor::new(&[1f32, 0.0, 1.0], &dev).unwrap();
+            let got = loss
+                .compute_weighted(x, y, Some(&w))
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                (got - (l[0] + l[2]) / 3.0).abs() < 1e-6,
+                "{loss:?}: {got} {l:?}"
+            );
+        }
+        let bad = Tensor::ones(2, DType::F32, &dev).unwrap();
+        let (loss, x, y) = &cases[0];
+        assert!(matches!(
+            loss.compute_weighted(x, y, Some(&bad)),
+            Err(Error::Shape(_))
+        ));
+    }
+
+    #[test]
+    fn weighted_gradient_scales_each_example() {
+        let dev = Device::Cpu;
+        let x = Var::new(&[0.0f64, 1.5, -0.5], &dev).unwrap();
+        let y = Tensor::new(&[1u32, 0, 1], &dev).unwrap();
+        let w = Tensor::new(&[2f64, 0.0, 0.5], &dev).unwrap();
+        let g = Loss::BinaryCrossentropy
+            .compute_weighted(&x, &y, Some(&w))
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(&x)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        // w_i (σ(x_i) - y_i) / B
+        for (i, (&xi, (&yi, &wi))) in [0.0f64, 1.5, -0.5]
+            .iter()
+            .zip([1.0f64, 0.0, 1.0].iter().zip([2.0f64, 0.0, 0.5].iter()))
+            .enumerate()
+        {
+            let want = wi * (1.0 / (1.0 + (-xi).exp()) - yi) / 3.0;
+            assert!((g[i] - want).abs() < 1e-12, "{i}: {} vs {want}", g[i]);
         }
     }
 

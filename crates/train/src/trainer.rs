@@ -6,7 +6,8 @@
 //! for epoch in 0..epochs:
 //!     for (tokens (b, T) u32, labels (b) u32) in train.batches(batch_size, shuffle):
 //!         logits = model.forward_t(tokens, Train)   // (b, 1) sigmoid or (b, C) softmax
-//!         loss   = bce / scce(logits, labels)        // scalar, stable form
+//!         loss   = bce / scce(logits, labels)        // scalar, stable form; Σ w_i l_i / b
+//!                                                    // with the split's per-example weights
 //!         optimizer.step(loss.backward())            // over model.vars()
 //!         metrics.update(probabilities(logits), labels, loss)
 //!     val: the same in Eval mode without updates    // → val_loss, val_<metric>
@@ -49,7 +50,9 @@ use crate::config::{metric_by_name, TrainConfig};
 use crate::data::{Batch, EncodedSplit};
 use crate::divergence::divergence;
 use crate::error::{Error, Result};
-use crate::inference::{check_logits, eval_into, host_probs, model_device};
+use crate::inference::{
+    check_logits, check_targets, eval_into, host_probs, metric_view, model_device,
+};
 use crate::loss::Loss;
 use crate::metrics::{LossMean, Metric, MetricBatch, MetricState};
 use crate::optim::{AnyOptimizer, Optimizer};
@@ -120,6 +123,7 @@ pub fn fit_with(
         n_val = val.map(|v| v.len()),
         optimizer = cfg.optimizer.name(),
         loss = loss.name(),
+        weighted = train.weights.is_some(),
         "training"
     );
     cbs.train_begin(&TrainBegin {
@@ -158,9 +162,25 @@ fn check_inputs(
     }
     let n_classes = model.output().n_classes();
     train.check_labels(n_classes)?;
+    check_targets(model.output(), train)?;
+    if cfg.class_weight.is_some() && train.weights.is_none() {
+        return Err(Error::config(
+            "class_weight",
+            "is set but the training split has no weights: resolve it with ClassWeight::resolve and give the split its example_weights (EncodedSplit::with_weights)",
+        ));
+    }
+    if let Some(w) = &train.weights {
+        if w.iter().all(|&v| v == 0.0) {
+            return Err(Error::config(
+                "weights",
+                "every training example has weight 0 (class weight × sample weight): nothing would be learned",
+            ));
+        }
+    }
     if let Some(v) = val {
         v.validate()?;
         v.check_labels(n_classes)?;
+        check_targets(model.output(), v)?;
     }
     Ok(())
 }
@@ -481,7 +501,10 @@ impl<'a> Trainer<'a> {
             .model
             .forward_t(&batch.tokens, &mut Mode::Train(&mut self.dropout_rng))?;
         check_logits(self.output, &logits, batch.len())?;
-        let loss = self.loss.compute(&logits, &batch.labels)?;
+        // Per-example weights (class × sample weight) scale the training loss only.
+        let loss =
+            self.loss
+                .compute_weighted(&logits, batch.loss_targets(), batch.weights.as_ref())?;
         let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss {
@@ -491,11 +514,15 @@ impl<'a> Trainer<'a> {
             });
         }
         self.optimizer.step(&loss.backward()?)?;
-        let probs = host_probs(self.output, &logits.detach())?;
+        let (probs, labels, n_classes) = metric_view(
+            self.output,
+            host_probs(self.output, &logits.detach())?,
+            batch,
+        );
         self.train.update(&MetricBatch {
             probs: &probs,
-            n_classes: self.output.n_classes(),
-            labels: &batch.label_values,
+            n_classes,
+            labels: &labels,
             loss: value,
         });
         Ok(value)

@@ -22,13 +22,17 @@ use super::figure::{draw_err, render, Draw, Figure, PALETTE};
 use crate::{Error, Result};
 use crate::{NamedCurve, PrCurve, RocCurve};
 
-struct CurvePlot {
-    title: &'static str,
-    x_desc: &'static str,
-    y_desc: &'static str,
-    lines: Vec<(String, Vec<(f64, f64)>)>,
-    diagonal: bool,
-    legend_left: bool,
+/// Named lines on the unit square (ROC, precision-recall and reliability diagrams).
+pub(super) struct CurvePlot {
+    pub(super) title: &'static str,
+    pub(super) x_desc: &'static str,
+    pub(super) y_desc: &'static str,
+    pub(super) lines: Vec<(String, Vec<(f64, f64)>)>,
+    /// The dashed diagonal `y = x` and its legend entry, when drawn.
+    pub(super) diagonal: Option<&'static str>,
+    /// A dot on every point of the lines (lines through few points, e.g. bins).
+    pub(super) markers: bool,
+    pub(super) legend_left: bool,
 }
 
 /// Renders ROC curves (see the module docs); errors when `curves` is empty.
@@ -51,7 +55,8 @@ pub fn roc_figure(curves: &[NamedCurve<RocCurve>]) -> Result<Figure> {
         x_desc: "False positive rate",
         y_desc: "True positive rate",
         lines,
-        diagonal: true,
+        diagonal: Some("chance (AUC = 0.5)"),
+        markers: false,
         legend_left: false,
     })
 }
@@ -88,7 +93,8 @@ pub fn pr_figure(curves: &[NamedCurve<PrCurve>]) -> Result<Figure> {
         x_desc: "Recall",
         y_desc: "Precision",
         lines,
-        diagonal: false,
+        diagonal: None,
+        markers: false,
         legend_left: true,
     })
 }
@@ -124,12 +130,12 @@ impl Draw for CurvePlot {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(draw_err)?;
-        if self.diagonal {
+        if let Some(diagonal) = self.diagonal {
             let grey = RGBColor(120, 120, 120).stroke_width(1);
             chart
                 .draw_series(DashedLineSeries::new([(0.0, 0.0), (1.0, 1.0)], 6, 5, grey))
                 .map_err(draw_err)?
-                .label("chance (AUC = 0.5)")
+                .label(diagonal)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], grey));
         }
         for (i, (label, points)) in self.lines.iter().enumerate() {
@@ -139,6 +145,12 @@ impl Draw for CurvePlot {
                 .map_err(draw_err)?
                 .label(label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+            if self.markers {
+                let dot = PALETTE[i % PALETTE.len()].filled();
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, dot)))
+                    .map_err(draw_err)?;
+            }
         }
         chart
             .configure_series_labels()

@@ -1,5 +1,5 @@
 //! Figures of a run with plotters, each written as PNG and SVG: training history, confusion
-//! heatmap, ROC and precision-recall curves.
+//! heatmap, ROC and precision-recall curves, reliability diagrams (calibration).
 //!
 //! Every figure has a `*_figure` function returning a [`Figure`] in memory (both encodings, as
 //! the HTML report embeds them) and a `*_plot`/`*_heatmap` function that writes
@@ -19,8 +19,10 @@ mod confusion;
 mod curves;
 mod figure;
 mod history;
+mod reliability;
 
 pub use confusion::{confusion_figure, confusion_heatmap};
 pub use curves::{pr_figure, pr_plot, roc_figure, roc_plot};
 pub use figure::Figure;
 pub use history::{history_figure, history_plot};
+pub use reliability::{reliability_figure, reliability_plot};

@@ -8,6 +8,14 @@
 //! [`Embedding::compute_mask`] gives the `(B, T)` mask `ids != 0` (1 = real token) in the
 //! embedding dtype, which the model passes to recurrent layers.
 //!
+//! Pretrained vectors: `weights` names a GloVe, word2vec or fastText file (read by
+//! `textrnn-text`'s `vectors` module when training starts; a relative path is relative to the
+//! recipe file, see [`EmbeddingSpec::rebase`]); the model itself only declares the table, which
+//! the trainer overwrites row by row. `trainable = false` (Keras) freezes the table: it is not
+//! among [`crate::Classifier::vars`] (no gradient step, no optimizer state), the forward pass
+//! reads it detached (no gradient reaches it, folded into a recurrent layer or not), and the
+//! summary counts it as non-trainable.
+//!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
 //! use candle_nn::VarBuilder;
@@ -20,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::Tensor;
@@ -46,6 +55,37 @@ pub struct EmbeddingSpec {
     /// Treat token 0 as padding and mask it out of recurrent layers.
     #[serde(default)]
     pub mask_zero: bool,
+    /// A pretrained word-vectors file the table starts from (Keras `weights`, here a path):
+    /// GloVe, word2vec text or binary, fastText `.vec`; rows of words it lacks keep the seeded
+    /// uniform(-0.05, 0.05) initialisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<PathBuf>,
+    /// Whether training updates the table (Keras `trainable`); `false` keeps it as loaded.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub trainable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl EmbeddingSpec {
+    /// Makes a relative `weights` path relative to `base` (the recipe file's directory) and
+    /// absolute, as data paths are.
+    pub fn rebase(&mut self, base: &Path) -> Result<()> {
+        if let Some(w) = self.weights.as_mut() {
+            let joined = base.join(&*w);
+            *w = std::path::absolute(&joined).map_err(|source| crate::Error::Io {
+                path: joined.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl LayerKind for EmbeddingSpec {
@@ -77,12 +117,16 @@ impl LayerKind for EmbeddingSpec {
 
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>> {
         let input_dim = self.input_dim.unwrap_or_default();
-        Ok(Arc::new(embedding(
-            input_dim,
-            self.output_dim,
-            self.mask_zero,
-            cx.vb,
-        )?))
+        let mut layer = embedding(input_dim, self.output_dim, self.mask_zero, cx.vb)?;
+        if !self.trainable {
+            // Same storage as the variable (values set later are seen), no gradient.
+            layer.embeddings = layer.embeddings.detach();
+        }
+        Ok(Arc::new(layer))
+    }
+
+    fn trainable(&self) -> bool {
+        self.trainable
     }
 
     /// `Gather` of the ids' rows. With `mask_zero`, also the real-token counts

@@ -157,6 +157,12 @@ pub(crate) trait LayerKind {
     /// Builds the layer, fetching its declared parameters from `cx.vb`.
     fn build(&self, cx: BuildContext) -> Result<Arc<dyn Forward>>;
 
+    /// Whether training updates the layer's parameters (Keras `trainable`); a frozen layer's
+    /// parameters are left out of [`crate::Classifier::vars`] and counted as non-trainable.
+    fn trainable(&self) -> bool {
+        true
+    }
+
     /// Emits the layer's ONNX nodes ([`crate::onnx`]): reads `cx.x` (and `cx.lens` while a mask
     /// flows), its parameters from `cx.params` in declaration order, and leaves its output in
     /// `cx.x`; computes what the built layer's [`Forward`] computes in inference.

@@ -101,6 +101,10 @@ pub struct OnnxOptions {
     pub doc: String,
     /// `metadata_props` (key, value), e.g. the class names.
     pub metadata: Vec<(String, String)>,
+    /// Temperature scaling of a calibrated run: the logits are multiplied by `1 / T` (a `Mul`
+    /// node, as candle's `logits / T`) before the final activation; `None` (or `1`) leaves
+    /// them as they are.
+    pub temperature: Option<f64>,
 }
 
 /// The model `spec` for inputs of `seq_len` tokens with the weights in `vb` (keys as
@@ -135,6 +139,16 @@ pub fn to_onnx(
         };
         layer.layer().to_onnx(&mut cx)?;
         (x, lens) = (cx.x, cx.lens);
+    }
+    if let Some(t) = opts.temperature.filter(|&t| t != 1.0) {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::InvalidSpec {
+                layer: "output".into(),
+                reason: format!("the calibration temperature {t} is not a finite number above 0"),
+            });
+        }
+        let inverse = graph.scalar("output/inverse_temperature", (1.0 / t) as f32)?;
+        x = graph.op("Mul", "output/calibrated", &[&x, &inverse], Vec::new());
     }
     probabilities(&mut graph, &x, output)?;
     let graph = GraphProto {
@@ -215,6 +229,7 @@ fn probabilities(graph: &mut Graph, x: &str, output: Output) -> Result<()> {
             graph.op_to("Concat", &[&q, &p], &[OUTPUT], vec![int("axis", 1)]);
         }
         Output::Softmax(_) => graph.op_to("Softmax", &[x], &[OUTPUT], vec![int("axis", -1)]),
+        Output::MultiLabel(_) => graph.op_to("Sigmoid", &[x], &[OUTPUT], Vec::new()),
     }
     Ok(())
 }

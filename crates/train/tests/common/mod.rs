@@ -29,10 +29,7 @@ impl MeanEmbed {
         let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let dim = 8;
-        let c = match output {
-            Output::Sigmoid => 1,
-            Output::Softmax(n) => n,
-        };
+        let c = output.n_logits();
         // seeded init (candle's CPU RNG cannot be seeded)
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut uniform =
