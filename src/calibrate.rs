@@ -437,10 +437,11 @@ fn stale_threshold(dir: &Path, t: f64) -> Result<Option<String>> {
 
 /// Writes `threshold.json` from `value` (a binary [`ThresholdChoice`](textrnn_eval::ThresholdChoice)
 /// or per-label thresholds) with the temperature of the probabilities it was tuned on
-/// (`calibration_temperature`: the run's `T`, or `null` when uncalibrated).
-pub(crate) fn write_threshold<T: Serialize>(run: &Run, value: &T) -> Result<()> {
+/// (`calibration_temperature`: the run's `T`, or `null` when uncalibrated), and has `run`
+/// decide with it from then on ([`Run::remember_threshold`]).
+pub(crate) fn write_threshold(run: &Run, value: run::SavedThreshold) -> Result<()> {
     let path = run.dir().join(run::THRESHOLD);
-    let mut json = serde_json::to_value(value).map_err(|e| Error::Json {
+    let mut json = serde_json::to_value(&value).map_err(|e| Error::Json {
         path: path.clone(),
         source: e,
     })?;
@@ -452,5 +453,7 @@ pub(crate) fn write_threshold<T: Serialize>(run: &Run, value: &T) -> Result<()> 
             }),
         );
     }
-    run::write_json(&path, &json)
+    run::write_json(&path, &json)?;
+    run.remember_threshold(value);
+    Ok(())
 }

@@ -924,7 +924,7 @@ fn read_user_files(
             continue;
         };
         // Only the training file's weight column is read, as training does: a bad weight
-        // there is refused with its file, line and column.
+        // there is refused with its file, line and column, a column of zeros with its file.
         let spec = TableSpec {
             weight_col: spec.weight_col.clone().filter(|_| split == "train"),
             ..spec.clone()
@@ -967,9 +967,11 @@ fn read_file(split: &str, path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fi
     let format = reader.format();
     let jsonl = format == FileFormat::Jsonl;
     let mut records = Vec::new();
+    let mut weights = Vec::new();
     let mut non_utf8 = FileRows::default();
     for row in reader {
         let row = row?;
+        weights.extend(row.weight);
         if row.replaced_utf8 {
             non_utf8.count += 1;
             if non_utf8.examples.len() < ROWS_PER_EXAMPLE {
@@ -988,6 +990,9 @@ fn read_file(split: &str, path: &Path, spec: &TableSpec) -> Result<(RawSplit, Fi
             labels,
             line: row.line,
         });
+    }
+    if spec.weight_col.is_some() {
+        user_files::check_not_all_zero(path, spec, &weights)?;
     }
     let check = FileCheck {
         split: split.to_string(),

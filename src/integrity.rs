@@ -11,7 +11,8 @@
 //!    machine's memory; `model.safetensors`' header declares exactly the configured parameters
 //!    (so an edited `maxlen`, `input_dim` or `units` is refused from the header alone) and the
 //!    file holds all their data; the tokenizer produces exactly the ids the embedding was
-//!    trained for; `classes` matches the output layer; `threshold.json` is in range;
+//!    trained for; `classes` matches the output layer; `threshold.json` is in range (the run
+//!    keeps it as read, so it is read once per open);
 //! 3. [`check_weights_finite`] on the loaded model.
 //!
 //! [`read_threshold`] and [`read_test_predictions`] read and check those files where they are
@@ -23,7 +24,9 @@ use textrnn_eval::{Objective, Predictions, ThresholdChoice};
 use textrnn_models::{LayerSpec, TextClassifier};
 use textrnn_text::KerasTokenizer;
 
-use crate::run::{read_json, CONFIG, MODEL, TEST_PREDICTIONS, THRESHOLD, TOKENIZER};
+use crate::run::{
+    read_json, SavedThreshold, CONFIG, MODEL, TEST_PREDICTIONS, THRESHOLD, TOKENIZER,
+};
 use crate::threshold::LabelThresholds;
 use crate::{Error, Result, RunConfig};
 
@@ -111,6 +114,27 @@ pub fn check_run_with_memory(
     tokenizer: &KerasTokenizer,
     available: Option<u64>,
 ) -> Result<()> {
+    checked_threshold(dir, config, tokenizer, available).map(|_| ())
+}
+
+/// [`check_run`] (with the machine's available memory), returning the `threshold.json` it read
+/// and checked, so that [`Run::open`](crate::Run::open) reads that file once.
+pub(crate) fn check_run_reading_threshold(
+    dir: &Path,
+    config: &RunConfig,
+    tokenizer: &KerasTokenizer,
+) -> Result<Option<SavedThreshold>> {
+    checked_threshold(dir, config, tokenizer, textrnn_models::available_memory())
+}
+
+/// The checks of [`check_run_with_memory`]; `threshold.json` (when present) as read, in the
+/// layout of the run's kind (per-label for a multi-label run, else one threshold).
+fn checked_threshold(
+    dir: &Path,
+    config: &RunConfig,
+    tokenizer: &KerasTokenizer,
+    available: Option<u64>,
+) -> Result<Option<SavedThreshold>> {
     check_files(dir)?;
     let spec = &config.recipe().model;
     let maxlen = config.maxlen();
@@ -149,14 +173,14 @@ pub fn check_run_with_memory(
 
     check_tokenizer(dir, config, tokenizer)?;
 
-    if let Some(path) = regular_file(dir, THRESHOLD)? {
-        if config.multi_label() {
-            read_label_thresholds(&path, classes)?;
-        } else {
-            read_threshold(&path)?;
-        }
-    }
-    Ok(())
+    let Some(path) = regular_file(dir, THRESHOLD)? else {
+        return Ok(None);
+    };
+    Ok(Some(if config.multi_label() {
+        SavedThreshold::Labels(read_label_thresholds(&path, classes)?)
+    } else {
+        SavedThreshold::Binary(read_threshold(&path)?)
+    }))
 }
 
 /// The tokenizer produces exactly the ids the embedding was trained for: `vocab_size` equal to

@@ -33,6 +33,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use serde::Serialize;
 use textrnn_data::{Dataset, FileState};
@@ -45,6 +46,7 @@ use crate::calibrate::Calibration;
 use crate::corpus::{self, DataOptions, Limits};
 use crate::decision::{DecisionThreshold, ThresholdSource};
 use crate::run_state;
+use crate::threshold::LabelThresholds;
 use crate::{Error, Result, RunConfig};
 
 pub(crate) const CONFIG: &str = "config.json";
@@ -155,6 +157,17 @@ pub(crate) struct RunSplit {
     pub encoded: EncodedSplit,
 }
 
+/// A run's `threshold.json` (written by `tune-threshold`) in the layout of the run's kind;
+/// serialized as the file's own layout.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub(crate) enum SavedThreshold {
+    /// A binary run's decision threshold.
+    Binary(ThresholdChoice),
+    /// A multi-label run's threshold per label.
+    Labels(LabelThresholds),
+}
+
 /// A trained run, opened from its directory and checked: every file it needs is there and
 /// loads, and the configuration is resolved.
 pub struct Run {
@@ -168,6 +181,10 @@ pub struct Run {
     limits: Limits,
     /// The temperature scaling of `calibration.json` (`textrnn calibrate`); none when absent.
     calibration: Option<Calibration>,
+    /// `threshold.json` as read (and checked) when the run was opened, or as `tune-threshold`
+    /// last wrote it through this run: read once, not on every prediction (`serve` predicts
+    /// once per batch). None when absent.
+    threshold: RwLock<Option<SavedThreshold>>,
 }
 
 impl Run {
@@ -221,7 +238,7 @@ impl Run {
         let config = RunConfig::load(&need(CONFIG)?)?;
         let tokenizer = KerasTokenizer::load(need(TOKENIZER)?)?;
         // The pieces against each other, before the weights are allocated.
-        crate::integrity::check_run(dir, &config, &tokenizer)?;
+        let threshold = crate::integrity::check_run_reading_threshold(dir, &config, &tokenizer)?;
         let device = textrnn_models::select_device(false);
         let recipe = config.recipe();
         let (model, _) =
@@ -242,7 +259,26 @@ impl Run {
             clean,
             limits,
             calibration: crate::calibrate::load(dir)?,
+            threshold: RwLock::new(threshold),
         })
+    }
+
+    /// The run's `threshold.json` as last read or written (see [`Run::remember_threshold`]).
+    fn saved_threshold(&self) -> Option<SavedThreshold> {
+        // A poisoned lock still holds a whole value: it is replaced in one assignment.
+        self.threshold
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records `saved` as the run's `threshold.json` after `tune-threshold` wrote it, so this
+    /// run decides with it from then on, as a newly opened one would.
+    pub(crate) fn remember_threshold(&self, saved: SavedThreshold) {
+        *self
+            .threshold
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(saved);
     }
 
     /// The run's calibration (`calibration.json`, written by `textrnn calibrate`), if any.
@@ -292,7 +328,7 @@ impl Run {
     }
 
     /// The per-label thresholds a multi-label run decides with: `threshold.json` (written by
-    /// `tune-threshold`), else 0.5 for every label. Errors for a single-label run.
+    /// `tune-threshold`, read when the run was opened), else 0.5 for every label. Errors for a single-label run.
     pub fn label_thresholds(&self) -> Result<Vec<f64>> {
         if !self.multi_label() {
             return Err(Error::Run {
@@ -300,11 +336,9 @@ impl Run {
                 reason: "per-label thresholds apply to multi-label runs only".into(),
             });
         }
-        match crate::integrity::regular_file(&self.dir, THRESHOLD)? {
-            Some(path) => {
-                Ok(crate::integrity::read_label_thresholds(&path, self.class_names())?.values())
-            }
-            None => Ok(vec![DecisionThreshold::DEFAULT.value; self.n_classes()]),
+        match self.saved_threshold() {
+            Some(SavedThreshold::Labels(labels)) => Ok(labels.values()),
+            _ => Ok(vec![DecisionThreshold::DEFAULT.value; self.n_classes()]),
         }
     }
 
@@ -358,7 +392,7 @@ impl Run {
     }
 
     /// The threshold a binary run decides with: `explicit` (checked to lie in [0, 1]), else
-    /// `threshold.json`, else 0.5. `None` for a multi-class run (an error with `explicit`).
+    /// `threshold.json` (read when the run was opened), else 0.5. `None` for a multi-class run (an error with `explicit`).
     pub fn decision_threshold(&self, explicit: Option<f64>) -> Result<Option<DecisionThreshold>> {
         if let Some(t) = explicit {
             self.require_binary("--threshold")?;
@@ -376,17 +410,13 @@ impl Run {
         if self.n_classes() != 2 || self.multi_label() {
             return Ok(None);
         }
-        Ok(Some(
-            if let Some(path) = crate::integrity::regular_file(&self.dir, THRESHOLD)? {
-                let choice: ThresholdChoice = crate::integrity::read_threshold(&path)?;
-                DecisionThreshold {
-                    value: choice.threshold,
-                    source: ThresholdSource::File,
-                }
-            } else {
-                DecisionThreshold::DEFAULT
+        Ok(Some(match self.saved_threshold() {
+            Some(SavedThreshold::Binary(choice)) => DecisionThreshold {
+                value: choice.threshold,
+                source: ThresholdSource::File,
             },
-        ))
+            _ => DecisionThreshold::DEFAULT,
+        }))
     }
 
     /// `text` cleaned as in training.

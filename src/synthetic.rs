@@ -62,6 +62,23 @@ pub fn write_csv(path: &std::path::Path, rows: &[(String, String)]) -> std::io::
     std::fs::write(path, out)
 }
 
+/// Writes multi-label rows (as [`multi_label_corpus`] makes them) as a CSV file with header
+/// `text,label`, each row's labels joined by `", "` (read back with `label_sep = ","`).
+pub fn write_multi_label_csv(
+    path: &std::path::Path,
+    rows: &[(String, Vec<String>)],
+) -> std::io::Result<()> {
+    let mut out = String::from("text,label\n");
+    for (text, labels) in rows {
+        out.push_str(&format!(
+            "\"{}\",\"{}\"\n",
+            text.replace('"', "\"\""),
+            labels.join(", ").replace('"', "\"\"")
+        ));
+    }
+    std::fs::write(path, out)
+}
+
 /// A small recipe over keyword corpora written into `dir` (`train.csv`: 400 rows from `seed`,
 /// `test.csv`: 100 rows from `seed + 1`): Embedding(16) -> LSTM(16) -> Dense(1, sigmoid), 100
 /// words, maxlen 16, 15% of train held out for validation, 6 epochs of Adam at 0.01. It trains

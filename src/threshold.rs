@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use textrnn_eval::{Error as EvalError, Objective, ThresholdChoice};
 
 use crate::corpus::DataOptions;
-use crate::run::{Run, Which};
+use crate::run::{Run, SavedThreshold, Which};
 use crate::{Error, Result};
 
 /// A multi-label run's `threshold.json`: one tuned threshold per label, in label order
@@ -86,7 +86,7 @@ pub fn tune_label_thresholds(
             .collect(),
     };
     // Records whether the probabilities it was tuned on were calibrated.
-    crate::calibrate::write_threshold(run, &thresholds)?;
+    crate::calibrate::write_threshold(run, SavedThreshold::Labels(thresholds.clone()))?;
     Ok(thresholds)
 }
 
@@ -141,6 +141,6 @@ pub fn tune_threshold(
         other => Error::from(other),
     })?;
     // Records whether the probabilities it was tuned on were calibrated.
-    crate::calibrate::write_threshold(run, &choice)?;
+    crate::calibrate::write_threshold(run, SavedThreshold::Binary(choice))?;
     Ok(choice)
 }

@@ -8,22 +8,14 @@
 use std::path::Path;
 
 use textrnn::eval::Objective;
-use textrnn::synthetic::multi_label_corpus;
+use textrnn::synthetic::{multi_label_corpus, write_multi_label_csv};
 use textrnn::{DataOptions, ExplainOptions, Recipe, Run, TrainOptions};
-
-fn write_csv(path: &Path, rows: &[(String, Vec<String>)]) {
-    let mut out = String::from("text,label\n");
-    for (text, labels) in rows {
-        out.push_str(&format!("{text},\"{}\"\n", labels.join(", ")));
-    }
-    std::fs::write(path, out).unwrap();
-}
 
 fn recipe(dir: &Path) -> Recipe {
     let train = dir.join("train.csv");
     let test = dir.join("test.csv");
-    write_csv(&train, &multi_label_corpus(600, 11));
-    write_csv(&test, &multi_label_corpus(150, 12));
+    write_multi_label_csv(&train, &multi_label_corpus(600, 11)).unwrap();
+    write_multi_label_csv(&test, &multi_label_corpus(150, 12)).unwrap();
     // The output layer is written binary: training fits it to Dense(4, sigmoid).
     let toml = format!(
         r#"name = "tags"
@@ -118,6 +110,22 @@ fn multi_label_run_trains_predicts_tunes_and_explains() {
     let rows = &m.multi_label.as_ref().unwrap().per_label;
     let used: Vec<f64> = rows.iter().map(|r| r.threshold).collect();
     assert_eq!(used, tuned.values());
+    // threshold.json is read once, when the run opens: an open run (serve's) keeps deciding
+    // with what it read, while a newly opened one sees the file as it is now.
+    let saved = std::fs::read(out.join("threshold.json")).unwrap();
+    std::fs::remove_file(out.join("threshold.json")).unwrap();
+    assert_eq!(reopened.label_thresholds().unwrap(), tuned.values());
+    let again = textrnn::predict_texts(&reopened, &texts, 8, None).unwrap();
+    let first_again = again[0].as_ref().unwrap();
+    let decided: Vec<usize> = (0..4)
+        .filter(|&j| f64::from(first_again.probs[j]) >= tuned.values()[j])
+        .collect();
+    assert_eq!(first_again.labels.as_deref(), Some(&decided[..]));
+    assert_eq!(
+        Run::open(&out).unwrap().label_thresholds().unwrap(),
+        vec![0.5; 4]
+    );
+    std::fs::write(out.join("threshold.json"), saved).unwrap();
     // The binary tuner refuses a multi-label run.
     let e = textrnn::tune_threshold(&run, &data, Objective::MaxF1)
         .unwrap_err()

@@ -2,7 +2,9 @@
 //! recipe (real `maxlen`, layer sizes and vocabulary from real texts, one short epoch), the
 //! exported model's probabilities on 200 real texts must be within 1e-5 of `Run::predict`.
 //! Two more architectures cover masking (`mask_zero` with post- and pre-padding, a
-//! bidirectional GRU returning sequences under a stacked LSTM).
+//! bidirectional GRU returning sequences under a stacked LSTM), a multi-label one (Dense(4,
+//! sigmoid) on generated texts, every one of the `[N, 4]` probabilities compared) and calibrated
+//! runs (temperature scaling before the final activation).
 //!
 //! Texts: the embedded IMDB sample for the IMDB recipes; AG News and the airline tweets from
 //! `../shared/datasets` when present, else IMDB sample texts under 4 / 3 stand-in labels.
@@ -124,6 +126,44 @@ batch_size = 64
     Recipe::from_toml(&toml, name).expect("masked recipe parses")
 }
 
+/// A multi-label architecture: generated texts carrying 1-3 of 4 labels
+/// ([`textrnn::synthetic::multi_label_corpus`], a CSV label column separated by `,`), a masked
+/// embedding and a GRU ending in Dense(4, sigmoid): one independent probability per label.
+fn multi_label_recipe(dir: &Path) -> Recipe {
+    let (train, test) = (dir.join("train.csv"), dir.join("test.csv"));
+    let corpus = textrnn::synthetic::multi_label_corpus;
+    textrnn::synthetic::write_multi_label_csv(&train, &corpus(TRAIN, 21)).expect("train.csv");
+    textrnn::synthetic::write_multi_label_csv(&test, &corpus(TEXTS, 22)).expect("test.csv");
+    let toml = format!(
+        r#"
+name = "multi-label"
+seed = 3
+[data]
+corpus = "csv"
+train = {train:?}
+test = {test:?}
+label_sep = ","
+[split]
+kind = "none"
+[text]
+num_words = 100
+maxlen = 16
+padding = "pre"
+[model]
+layers = [
+  {{ type = "embedding", output_dim = 16, mask_zero = true }},
+  {{ type = "gru", units = 12 }},
+  {{ type = "dense", units = 4, activation = "sigmoid" }},
+]
+[train]
+epochs = 2
+batch_size = 32
+optimizer = {{ name = "adam", learning_rate = 0.02 }}
+"#
+    );
+    Recipe::from_toml(&toml, "multi-label.toml").expect("multi-label recipe parses")
+}
+
 /// Trains `recipe` briefly (calibrated at `temperature` when given), exports it and compares
 /// onnxruntime with `Run::predict` on the run's first 200 test texts; the largest absolute
 /// difference.
@@ -208,14 +248,19 @@ fn max_difference(
         .zip(&expected.probs)
         .map(|(a, b)| (a - f64::from(*b)).abs())
         .fold(0.0, f64::max);
-    // How far the outputs are from uniform: a check that the comparison is not trivial.
-    let uniform = 1.0 / expected.n_classes as f64;
+    // How far the outputs are from uniform (1/2 for a multi-label run's independent
+    // probabilities): a check that the comparison is not trivial.
+    let (uniform, shown) = if expected.multi_label {
+        (0.5, "1/2")
+    } else {
+        (1.0 / expected.n_classes as f64, "1/C")
+    };
     let spread = probs
         .iter()
         .map(|p| (p - uniform).abs())
         .fold(0.0, f64::max);
     let versions = format!(
-        "max |p - 1/C| {spread:.3}; onnxruntime {}, opset {}",
+        "max |p - {shown}| {spread:.3}; onnxruntime {}, opset {}",
         got["onnxruntime"], got["opset"]
     );
     (diff, maxlen, versions)
@@ -280,4 +325,31 @@ fn a_calibrated_run_matches_onnxruntime() {
         diff <= TOLERANCE,
         "onnxruntime differs from the calibrated Run::predict by {diff:e}"
     );
+}
+
+#[test]
+fn a_multi_label_run_matches_onnxruntime() {
+    let python = match common::python_with("onnxruntime, numpy") {
+        Ok(python) => python,
+        Err(why) => {
+            eprintln!("SKIPPED multi-label onnx parity: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Uncalibrated, then calibrated at T = 0.25 (logits x 4, through the same Sigmoid).
+    for temperature in [None, Some(0.25)] {
+        let dir = tmp.path().join(format!("{temperature:?}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let recipe = multi_label_recipe(&dir);
+        let (diff, maxlen, versions) = max_difference(&python, &recipe, &dir, temperature);
+        let what = temperature.map_or("multi-label, 4 labels".to_string(), |t| {
+            format!("multi-label, 4 labels, calibrated (T = {t})")
+        });
+        println!("| {what} | {TEXTS} generated | {maxlen} | {diff:.2e} | ({versions})");
+        assert!(
+            diff <= TOLERANCE,
+            "onnxruntime differs from the multi-label Run::predict ({what}) by {diff:e}"
+        );
+    }
 }

@@ -95,7 +95,7 @@ enum Command {
         /// Directory holding AG News' train.csv and test.csv.
         #[arg(long, default_value = "../shared/datasets/ag_news_csv")]
         data_dir: PathBuf,
-        /// Output directory (train.jsonl, test.jsonl).
+        /// Output directory (train.jsonl, test.jsonl, recipe.toml).
         #[arg(long)]
         out: PathBuf,
         /// Share of rows pairing two texts of different topics.

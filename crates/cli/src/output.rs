@@ -411,7 +411,16 @@ pub fn print_predictions(
             t.value
         );
     }
-    let mut t = table(&["id", "label", "probability", "text"]);
+    // Multi-label runs: the decided label set and every label's probability (one column each).
+    let multi = run.multi_label();
+    let mut header: Vec<String> = vec!["id".into(), if multi { "labels" } else { "label" }.into()];
+    if multi {
+        header.extend(classes.iter().map(|c| format!("p({c})")));
+    } else {
+        header.push("probability".into());
+    }
+    header.push("text".into());
+    let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
     for row in rows {
         let shown: String = if row.text.trim().is_empty() {
             "(empty text)".into()
@@ -420,33 +429,42 @@ pub fn print_predictions(
         } else {
             row.text.clone()
         };
-        let (label, prob) = match &row.prediction {
-            // Multi-label: the decided label set; the probability of the most probable label.
-            Some(p) if p.labels.is_some() => (
-                p.labels
-                    .iter()
-                    .flatten()
-                    .map(|&k| name(k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                p.probs
-                    .get(p.label)
-                    .map_or_else(|| "-".into(), |v| format!("{v:.4}")),
-            ),
-            Some(p) => (
-                name(p.label),
-                p.probs
-                    .get(p.label)
-                    .map_or_else(|| "-".into(), |v| format!("{v:.4}")),
-            ),
-            None => ("-".into(), "-".into()),
+        let prob = |k: usize| {
+            row.prediction
+                .as_ref()
+                .and_then(|p| p.probs.get(k))
+                .map_or_else(|| "-".into(), |v| format!("{v:.4}"))
         };
-        t.add_row(vec![
-            Cell::new(&row.id),
-            Cell::new(label),
-            Cell::new(prob).set_alignment(CellAlignment::Right),
-            Cell::new(shown),
-        ]);
+        let mut cells = vec![Cell::new(&row.id)];
+        match &row.prediction {
+            Some(p) if multi => {
+                let set: Vec<String> = p.labels.iter().flatten().map(|&k| name(k)).collect();
+                cells.push(Cell::new(if set.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    set.join(", ")
+                }));
+            }
+            Some(p) => cells.push(Cell::new(name(p.label))),
+            None => cells.push(Cell::new("-")),
+        }
+        let columns: Vec<usize> = if multi {
+            (0..classes.len()).collect()
+        } else {
+            row.prediction
+                .as_ref()
+                .map(|p| p.label)
+                .into_iter()
+                .collect()
+        };
+        if columns.is_empty() {
+            cells.push(Cell::new("-").set_alignment(CellAlignment::Right));
+        }
+        for k in columns {
+            cells.push(Cell::new(prob(k)).set_alignment(CellAlignment::Right));
+        }
+        cells.push(Cell::new(shown));
+        t.add_row(cells);
     }
     println!("{t}");
 }

@@ -1,7 +1,8 @@
 //! `textrnn check` end to end on files the tests write: planted train/test leakage and
 //! conflicting duplicates (exact counts, `--strict`), labels that differ only by case, empty
 //! texts, a non-UTF-8 row, token-length percentiles and OOV rates on a hand-computable file,
-//! the `--json` shape and the tables.
+//! the `--json` shape and the tables; multi-label files (documents per label, a separator that
+//! never occurs, a row with no label).
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -423,4 +424,130 @@ fn without_test_and_validation_files_the_training_hold_outs_are_checked() {
     assert_eq!(splits[2].1, 4, "a stratified 10% test split");
     assert_eq!(r["files"].as_array().unwrap().len(), 1);
     assert_eq!(r["overlaps"][1]["rows"], 0);
+}
+
+/// The `(class, count)` rows of each split of a `check --json` report.
+fn class_counts(r: &Value) -> Vec<(String, Vec<(String, u64)>)> {
+    r["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let counts = s["classes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let class = c["class"].as_str().unwrap().to_string();
+                    (class, c["count"].as_u64().unwrap())
+                })
+                .collect();
+            (s["split"].as_str().unwrap().to_string(), counts)
+        })
+        .collect()
+}
+
+#[test]
+fn multi_label_files_count_documents_per_label_and_bad_cells_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Label cells are quoted: their separator is the CSV delimiter. "politics,music" has no
+    // space (each label is trimmed either way).
+    let train = write_csv(
+        d,
+        "train.csv",
+        &[
+            ("goal in the match", "sports"),
+            ("the vote and the goal", "\"sports, politics\""),
+            ("a new genome study", "science"),
+            ("senate vote on physics funding", "\"politics, science\""),
+            ("guitar album of the league", "\"music, sports\""),
+            ("election concert", "\"politics,music\""),
+        ],
+    );
+    let validation = write_csv(
+        d,
+        "validation.csv",
+        &[
+            ("atom and album", "\"science, music\""),
+            ("match report", "sports"),
+        ],
+    );
+    let test = write_csv(
+        d,
+        "test.csv",
+        &[
+            ("genome vote", "\"science, politics\""),
+            ("album review", "music"),
+            ("league table", "sports"),
+        ],
+    );
+    let paths = [train.clone(), validation, test];
+    let mut args = split_args(&paths);
+    args.extend(["--label-sep", ","]);
+    let r = check_json(&args);
+    assert_eq!(
+        r["classes"],
+        json!(["music", "politics", "science", "sports"])
+    );
+    // Documents carrying each label (a document with two labels counts under both):
+    // train: music rows 5 and 6, politics rows 2, 4 and 6, science rows 3 and 4, sports rows
+    // 1, 2 and 5 (10 labels on 6 rows); validation: science + music, sports; test: science +
+    // politics, music, sports.
+    let counts = |c: [u64; 4]| -> Vec<(String, u64)> {
+        ["music", "politics", "science", "sports"]
+            .iter()
+            .zip(c)
+            .map(|(l, n)| (l.to_string(), n))
+            .collect()
+    };
+    assert_eq!(
+        class_counts(&r),
+        [
+            ("train".to_string(), counts([2, 3, 2, 3])),
+            ("validation".to_string(), counts([1, 0, 1, 1])),
+            ("test".to_string(), counts([1, 1, 1, 1])),
+        ]
+    );
+    let rows: Vec<u64> = r["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [6, 2, 3]);
+    // The share is per document: 3 of the 6 train documents carry politics.
+    assert_eq!(r["splits"][0]["classes"][1]["share"], 0.5);
+    assert_eq!(r["splits"][1]["classes"][1]["share"], 0.0);
+
+    // A separator that never occurs in the training file's label column: the file, its rows.
+    let single = write_csv(d, "single.csv", &[("goal", "sports"), ("vote", "politics")]);
+    let out = textrnn(&["check", "--train", s(&single), "--label-sep", ";"]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains(&format!(
+            "{}: the label separator \";\" never occurs in column \"label\" (2 rows); it is almost certainly the wrong separator (for a single-label file, leave it out)",
+            single.display()
+        )),
+        "{e}"
+    );
+
+    // A row whose label cell holds only separators and spaces: file and line (line 3: the
+    // header is line 1).
+    let empty = write_csv(
+        d,
+        "empty.csv",
+        &[("goal", "\"sports, politics\""), ("vote", "\" , \"")],
+    );
+    let out = textrnn(&["check", "--train", s(&empty), "--label-sep", ","]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains(&format!(
+            "{}:3: no label in column \"label\" (a multi-label row needs at least one)",
+            empty.display()
+        )),
+        "{e}"
+    );
 }

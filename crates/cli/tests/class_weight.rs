@@ -111,6 +111,32 @@ fn bad_flags_get_one_clear_error() {
         )),
         "{e}"
     );
+    // ... a weight that is not a number, and a column of zeros (which training refuses too,
+    // though each weight alone is fine)
+    for (body, message) in [
+        (
+            "text,label,w\ngood film,pos,1\nbad film,neg,heavy\n",
+            format!(
+                "{}:3: column \"w\": sample weight \"heavy\" is not a number",
+                bad.display()
+            ),
+        ),
+        (
+            "text,label,w\ngood film,pos,0\nbad film,neg,0.0\n",
+            format!(
+                "{}: every sample weight in column \"w\" is 0 (2 rows); at least one must be positive",
+                bad.display()
+            ),
+        ),
+    ] {
+        std::fs::write(&bad, body).expect("csv");
+        let e = err(&textrnn_in(
+            &["check", "--train", s(&bad), "--weight-col", "w"],
+            dir,
+            &[],
+        ));
+        assert!(e.contains(&message), "{e}");
+    }
     // --weight-col belongs to --train files
     let e = err(&textrnn_in(
         &["train", "--recipe", "tiny.json", "--weight-col", "w"],

@@ -311,19 +311,26 @@ fn check_labels(train: &RawSplit, others: &[&RawSplit]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses sample weights (of the training file `path`, read with `spec`) that are all 0:
+/// nothing would be learned. Each weight was checked on its own as it was read.
+pub fn check_not_all_zero(path: &Path, spec: &TableSpec, weights: &[f32]) -> Result<()> {
+    if weights.iter().all(|&v| v == 0.0) {
+        return Err(Error::ZeroWeights {
+            path: path.to_path_buf(),
+            column: spec.weight_col.clone().unwrap_or_default(),
+            rows: weights.len() as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Reads the train file and the optional validation and test files (see the module docs).
 /// `forced` is the format a `csv` / `jsonl` / `parquet` config imposes; `None` for `files`.
 pub fn load_user_files(files: &UserFiles, forced: Option<FileFormat>) -> Result<Corpus> {
     let spec = files.table_spec(forced)?;
     let (train, train_fp, weights) = read_weighted(&files.train, &spec)?;
     if let Some(w) = &weights {
-        if w.iter().all(|&v| v == 0.0) {
-            return Err(Error::ZeroWeights {
-                path: files.train.clone(),
-                column: spec.weight_col.clone().unwrap_or_default(),
-                rows: w.len() as u64,
-            });
-        }
+        check_not_all_zero(&files.train, &spec, w)?;
     }
     check_separator(&train, &spec)?;
     let multi = spec.label_sep.is_some() || train.is_multi_label();

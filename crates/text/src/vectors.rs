@@ -528,10 +528,13 @@ impl Reader {
     fn parse_text_row(&mut self, dim: Option<usize>) -> Result<()> {
         let line = trim_end(&self.buf);
         let start = line.iter().take_while(|b| **b == b' ').count();
-        let end = line[start..]
+        let mut end = line[start..]
             .iter()
             .position(|b| *b == b' ' || *b == b'\t')
             .map_or(line.len(), |p| start + p);
+        if let Some(d) = dim {
+            end = word_end_with_spaces(line, end, d);
+        }
         if let Err(e) = std::str::from_utf8(&line[start..end]) {
             return Err(self.at_line(format!(
                 "the word is not UTF-8 (invalid byte at position {} of the word)",
@@ -716,6 +719,42 @@ fn trim_end(line: &[u8]) -> &[u8] {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |p| p + 1);
     &line[..end]
+}
+/// Where the word of a text row ends when the row has more than `dim` fields after its first
+/// one: GloVe 840B has a few words containing spaces (`". . ."`, `"at name@domain.com"`), so the
+/// word is everything before the last `dim` fields, provided one of those extra fields is not a
+/// number (a row of `dim + 1` numbers stays a ragged row). `end` is the end of the first field.
+fn word_end_with_spaces(line: &[u8], end: usize, dim: usize) -> usize {
+    let is_sep = |b: &u8| *b == b' ' || *b == b'\t';
+    // Byte ranges of the fields after the first one.
+    let mut fields = Vec::new();
+    let mut i = end;
+    while i < line.len() {
+        if is_sep(&line[i]) {
+            i += 1;
+            continue;
+        }
+        let j = line[i..]
+            .iter()
+            .position(is_sep)
+            .map_or(line.len(), |p| i + p);
+        fields.push(i..j);
+        i = j;
+    }
+    if fields.len() <= dim {
+        return end;
+    }
+    let extra = &fields[..fields.len() - dim];
+    let numeric = |r: &std::ops::Range<usize>| {
+        std::str::from_utf8(&line[r.clone()])
+            .ok()
+            .and_then(|s| s.parse::<f32>().ok())
+            .is_some()
+    };
+    if extra.iter().all(numeric) {
+        return end;
+    }
+    extra.last().map_or(end, |r| r.end)
 }
 
 /// At most 40 bytes of `bytes`, as lossy text, for messages.

@@ -290,3 +290,26 @@ fn bad_binary_files_name_the_byte() {
         ", byte 4: value 1 of record 1 is not a finite number"
     );
 }
+
+/// GloVe 840B has a few words containing spaces (`. . .`, `at name@domain.com`): the word is
+/// everything before the last `dim` values, so the file loads; a row of `dim + 1` numbers is
+/// still ragged.
+#[test]
+fn words_with_spaces_load_as_in_glove_840b() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "the 0.1 0.2 -0.3\n. . . 1 2 3\nat name@domain.com 4 5 6\nfilm 0.5 -1.25 3\n";
+    let path = write(dir.path(), "glove.840B.txt", text.as_bytes());
+    let v = read(&path, 3).unwrap();
+    assert_eq!(v.format(), VectorsFormat::Glove);
+    assert_eq!(v.records(), 4);
+    assert_eq!(v.vector(1), Some(&[0.1f32, 0.2, -0.3][..]));
+    assert_eq!(v.vector(2), Some(&[0.5f32, -1.25, 3.0][..]));
+    assert_eq!(v.coverage(), Coverage { found: 2, total: 5 });
+
+    let ragged = write(dir.path(), "ragged.txt", b"the 1 2 3\nfilm 1 2 3 4\n");
+    let err = read(&ragged, 3).unwrap_err().to_string();
+    assert!(
+        err.ends_with(", line 2: the row of \"film\" has 4 values, expected 3 (as on line 1)"),
+        "{err}"
+    );
+}
