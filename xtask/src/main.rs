@@ -38,9 +38,13 @@ enum Command {
         /// Output directory for run directories and the results table.
         #[arg(long, default_value = "experiments")]
         out: PathBuf,
-        /// Seed for every recipe (default: each recipe's own).
+        /// Seed for every recipe (default: each recipe's own); with --seeds, the first seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Run each recipe this many times, with seeds S, S+1, ... (S = --seed, default 1), and
+        /// add a table of the test metrics' mean, standard deviation, min and max.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+        seeds: Option<u64>,
         /// Train every recipe for this many epochs (e.g. to match the tutorial's number of
         /// optimizer steps on a smaller sample).
         #[arg(long)]
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
             data_dir,
             out,
             seed,
+            seeds,
             epochs,
         } => experiments::run(experiments::Options {
             only,
@@ -132,6 +137,7 @@ fn main() -> ExitCode {
             data_dir,
             out,
             seed,
+            seeds,
             epochs,
         }),
         Command::Bench {
