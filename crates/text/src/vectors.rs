@@ -528,13 +528,28 @@ impl Reader {
     fn parse_text_row(&mut self, dim: Option<usize>) -> Result<()> {
         let line = trim_end(&self.buf);
         let start = line.iter().take_while(|b| **b == b' ').count();
-        let mut end = line[start..]
+        let first_end = line[start..]
             .iter()
             .position(|b| *b == b' ' || *b == b'\t')
             .map_or(line.len(), |p| start + p);
-        if let Some(d) = dim {
-            end = word_end_with_spaces(line, end, d);
+        // A GloVe 840B word with spaces makes its row fail as written; only such a row is read
+        // again with the word extended ([`word_end_with_spaces`]), so other rows are scanned once.
+        match (self.parse_fields(start, first_end, dim), dim) {
+            (Err(e), Some(d)) => {
+                let end = word_end_with_spaces(trim_end(&self.buf), first_end, d);
+                if end == first_end {
+                    return Err(e);
+                }
+                self.parse_fields(start, end, dim)
+            }
+            (result, _) => result,
         }
+    }
+
+    /// Reads the row in `buf` as the word `start..end` followed by its values (see
+    /// [`Self::parse_text_row`]).
+    fn parse_fields(&mut self, start: usize, end: usize, dim: Option<usize>) -> Result<()> {
+        let line = trim_end(&self.buf);
         if let Err(e) = std::str::from_utf8(&line[start..end]) {
             return Err(self.at_line(format!(
                 "the word is not UTF-8 (invalid byte at position {} of the word)",
