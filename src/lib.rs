@@ -6,7 +6,8 @@
 //!   `config.json` in every run);
 //! - checking a recipe's data before training on it ([`check`](fn@check): balance, duplicates,
 //!   conflicting labels, leakage, token lengths; [`quick_warnings`] is the part training logs);
-//! - training a recipe end to end into a run directory ([`train_run`] with [`TrainOptions`]);
+//! - training a recipe end to end into a run directory ([`train_run`] with [`TrainOptions`]),
+//!   and the data exactly as training feeds it ([`prepare_data`]);
 //! - [`Run`], the one type that opens and checks a run directory, and predicts with it;
 //! - what is done with an opened run: [`evaluate`](fn@evaluate) on the test split,
 //!   [`tune_threshold`], [`plot`], LIME explanations ([`explain`](fn@explain)) and the HTML
@@ -82,7 +83,7 @@ pub use run::Run;
 pub use run_state::{RunState, RunStatus};
 pub use runtime::configure_allocator;
 pub use threshold::{tune_label_thresholds, tune_threshold, LabelThreshold, LabelThresholds};
-pub use training::{resume_run, train_run, TrainOptions, TrainOutcome};
+pub use training::{prepare_data, resume_run, train_run, PreparedData, TrainOptions, TrainOutcome};
 
 pub use textrnn_data as data;
 pub use textrnn_eval as eval;

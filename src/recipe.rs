@@ -63,6 +63,11 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
         "agnews-stacked-bilstm",
         include_str!("../recipes/agnews-stacked-bilstm.toml"),
     ),
+    // Beyond the tutorials (issue #16): the best recipe found per corpus, chosen by validation
+    // score only; docs/results.md lists every candidate tried.
+    ("agnews-best", include_str!("../recipes/agnews-best.toml")),
+    ("tweets-best", include_str!("../recipes/tweets-best.toml")),
+    ("imdb-best", include_str!("../recipes/imdb-best.toml")),
 ];
 
 /// A complete description of a run, as the user wrote it (`maxlen`, the vocabulary size and the
@@ -473,6 +478,38 @@ mod tests {
         assert!(err.to_string().contains("--epochs"), "{err}");
         recipe.train.epochs = 1;
         recipe.validate().unwrap();
+    }
+
+    #[test]
+    fn builtin_recipes_parse_and_validate() {
+        for (name, _) in BUILTIN_RECIPES {
+            let recipe = Recipe::builtin(name).unwrap();
+            assert_eq!(recipe.name, *name);
+            recipe.validate().unwrap();
+            recipe.train.validate().unwrap();
+        }
+        // The best recipes are chosen by validation score, so each has a validation split
+        // carved from the training rows and keeps the weights of its best validation epoch.
+        let best: Vec<&str> = BUILTIN_RECIPES
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| n.ends_with("-best"))
+            .collect();
+        assert_eq!(best, ["agnews-best", "tweets-best", "imdb-best"]);
+        for name in best {
+            let recipe = Recipe::builtin(name).unwrap();
+            assert!(
+                matches!(
+                    recipe.split,
+                    SplitConfig::Random { .. } | SplitConfig::Stratified { .. }
+                ),
+                "{name}"
+            );
+            assert_eq!(recipe.text.fit_on, FitOn::Train, "{name}");
+            let es = recipe.train.early_stopping.unwrap();
+            assert_eq!(es.monitor, "val_loss", "{name}");
+            assert!(es.restore_best_weights, "{name}");
+        }
     }
 
     #[test]

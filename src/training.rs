@@ -67,17 +67,58 @@ pub struct TrainOutcome {
     pub test: Option<TestMetrics>,
 }
 
-/// Tokenized, padded splits ready for training.
+/// A recipe's data exactly as [`train_run`] feeds it to the model: the resolved configuration
+/// and the tokenized, padded splits (the same seed gives the same splits). Made by
+/// [`prepare_data`], e.g. to train another framework on the very same tensors.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// The recipe resolved against the data: `maxlen`, the embedding's `input_dim`, classes.
+    pub config: RunConfig,
+    /// The training split (with per-example weights when the recipe has class weights).
+    pub train: EncodedSplit,
+    /// The validation split, when the recipe makes one.
+    pub validation: Option<EncodedSplit>,
+    /// The test split, when the recipe has one.
+    pub test: Option<EncodedSplit>,
+    /// The tokenizer's vocabulary size (the embedding's `input_dim` when the recipe leaves it
+    /// open).
+    pub vocab_size: usize,
+}
+
+impl PreparedData {
+    /// The sequence length every split is padded to.
+    pub fn maxlen(&self) -> usize {
+        self.config.maxlen()
+    }
+
+    /// The model's layers, resolved (the embedding's `input_dim` filled in).
+    pub fn layers(&self) -> &[LayerSpec] {
+        &self.config.recipe().model.layers
+    }
+}
+
+/// Tokenized, padded splits ready for training, and what the run directory keeps besides.
 struct Prepared {
-    config: RunConfig,
+    data: PreparedData,
     tokenizer: KerasTokenizer,
-    train: EncodedSplit,
-    validation: Option<EncodedSplit>,
-    test: Option<EncodedSplit>,
     /// The validation and test splits as read (not cleaned), stored in the run directory.
     stored: (Option<Dataset>, Option<Dataset>),
     /// The embedding's pretrained vectors (`weights`), for the tokenizer's words.
     vectors: Option<textrnn_text::WordVectors>,
+}
+
+/// Prepares a recipe's data exactly as [`train_run`] does (check, corpus, splits, cleaning,
+/// tokenizer, padding, resolved configuration) without training: the same recipe, seed, data
+/// and limits give the very splits training uses.
+///
+/// ```no_run
+/// let recipe = textrnn::Recipe::builtin("agnews-lstm-25")?;
+/// let data = textrnn::prepare_data(&recipe, &textrnn::TrainOptions::default())?;
+/// println!("{} training rows of {} tokens", data.train.len(), data.maxlen());
+/// # Ok::<(), textrnn::Error>(())
+/// ```
+pub fn prepare_data(recipe: &Recipe, opts: &TrainOptions) -> Result<PreparedData> {
+    Ok(prepare(recipe, opts)?.data)
 }
 
 /// Checks the recipe, then loads, splits, cleans, tokenizes and pads its corpus and resolves the
@@ -181,11 +222,14 @@ fn prepare(recipe: &Recipe, opts: &TrainOptions) -> Result<Prepared> {
         "data prepared"
     );
     Ok(Prepared {
-        config,
+        data: PreparedData {
+            config,
+            train: train_split,
+            validation: val_split,
+            test: test_split,
+            vocab_size: tokenizer.vocab_size(),
+        },
         tokenizer,
-        train: train_split,
-        validation: val_split,
-        test: test_split,
         stored,
         vectors,
     })
@@ -290,7 +334,7 @@ fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
 /// metrics (`metrics.json`, `test_predictions.json`) and the plots (`plots/`).
 pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     let prepared = prepare(recipe, opts)?;
-    let recipe = prepared.config.recipe();
+    let recipe = prepared.data.config.recipe();
     let (dir, _lock) = run_state::create_run_dir(opts.out.as_deref(), &recipe.name)?;
     let status = RunStatus::training(&recipe.name, recipe.train.epochs);
     status.save(&dir)?;
@@ -370,7 +414,8 @@ fn train_into(
     resume: Option<&Path>,
 ) -> Result<TrainOutcome> {
     let dir = dir.to_path_buf();
-    let config = &prepared.config;
+    let data = &prepared.data;
+    let config = &data.config;
     let recipe = config.recipe();
     let progress = opts.data.progress;
     let device = textrnn_models::select_device(opts.gpu);
@@ -396,7 +441,7 @@ fn train_into(
         dir: dir.clone(),
         status: RunStatus::training(&recipe.name, recipe.train.epochs),
     })];
-    if prepared.validation.is_some() {
+    if data.validation.is_some() {
         // Keep the best weights on disk while training, so an interrupted run still has a model.
         let (monitor, mode) = match &recipe.train.early_stopping {
             Some(es) => (es.monitor.clone(), es.mode),
@@ -423,8 +468,8 @@ fn train_into(
     };
     let outcome = textrnn_train::fit_with(
         &model,
-        &prepared.train,
-        prepared.validation.as_ref(),
+        &data.train,
+        data.validation.as_ref(),
         &train_cfg,
         recipe.seed,
         &mut callbacks,
@@ -462,7 +507,7 @@ fn train_into(
     TextClassifier::save(&varmap, &model_path)?;
     let series = plots::history_series(&dir.join(run::HISTORY_JSON))?;
 
-    let test = match &prepared.test {
+    let test = match &data.test {
         Some(split) => {
             let saved = run::predict_split(&model, split, config.classes(), progress)?;
             let mut metrics = evaluate::compute_metrics(&saved, None)?;
@@ -483,9 +528,9 @@ fn train_into(
         history,
         train_seconds,
         sizes: (
-            prepared.train.len(),
-            prepared.validation.as_ref().map_or(0, |v| v.len()),
-            prepared.test.as_ref().map_or(0, |t| t.len()),
+            data.train.len(),
+            data.validation.as_ref().map_or(0, |v| v.len()),
+            data.test.as_ref().map_or(0, |t| t.len()),
         ),
         parameters,
         test,
@@ -553,7 +598,7 @@ pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
     let prepared = prepare(&recipe, &opts)?;
     crate::pretrained::check_unchanged(
         recipe.pretrained_vectors.as_ref(),
-        prepared.config.recipe().pretrained_vectors.as_ref(),
+        prepared.data.config.recipe().pretrained_vectors.as_ref(),
     )
     .map_err(run_error)?;
     tracing::info!(
@@ -570,4 +615,52 @@ pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
     let outcome = finish(dir, status, result);
     drop(lock);
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::Which;
+
+    /// The exported splits are the ones training uses: the run's stored validation and test
+    /// splits, re-encoded with its tokenizer, equal them; so do the sizes, `maxlen` and the
+    /// resolved layers; and preparing twice with one seed gives the same training split.
+    #[test]
+    fn prepared_data_equals_what_training_uses() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut recipe = crate::synthetic::tiny_recipe(tmp.path(), "tiny", 5).unwrap();
+        recipe.train.epochs = 1;
+        let opts = TrainOptions {
+            out: Some(tmp.path().join("run")),
+            ..TrainOptions::default()
+        };
+        let data = prepare_data(&recipe, &opts).unwrap();
+        let again = prepare_data(&recipe, &opts).unwrap();
+        assert_eq!(data.train, again.train);
+        assert_eq!(data.maxlen(), 16);
+        assert_eq!(data.vocab_size, 31); // the synthetic corpus has 30 distinct words
+
+        let outcome = train_run(&recipe, &opts).unwrap();
+        let (val, test) = (
+            data.validation.as_ref().unwrap(),
+            data.test.as_ref().unwrap(),
+        );
+        // 400 training rows, 15 % of them held out for validation; 100 test rows.
+        assert_eq!((data.train.len(), val.len(), test.len()), (340, 60, 100));
+        assert_eq!(outcome.sizes, (340, 60, 100));
+        let run = crate::Run::open(&outcome.dir).unwrap();
+        assert_eq!(run.config().maxlen(), data.maxlen());
+        assert_eq!(run.config().recipe().model.layers, data.layers());
+        let options = DataOptions::default();
+        assert_eq!(
+            &run.split(&options, Which::Validation).unwrap().encoded,
+            val
+        );
+        assert_eq!(&run.split(&options, Which::Test).unwrap().encoded, test);
+
+        // Another seed draws another validation split.
+        recipe.seed = 6;
+        let other = prepare_data(&recipe, &opts).unwrap();
+        assert_ne!(other.validation.as_ref(), Some(val));
+    }
 }

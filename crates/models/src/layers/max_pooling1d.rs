@@ -11,6 +11,10 @@
 //! `max`; out-of-range (padding) indices are clamped onto the nearest real step, which lies in
 //! the same window, so the maximum is unchanged. Masks are not supported (as in Keras).
 //!
+//! Gradient: all of it goes to the first step of the window holding the maximum (TensorFlow's
+//! `MaxPoolGrad`), not shared by tied steps; ties are common where identical padding vectors
+//! fill a window, and a clamped padding index ties with the step it repeats.
+//!
 //! ```
 //! use candle_core::{Device, Module, Tensor};
 //! use textrnn_models::{MaxPooling1d, MaxPooling1dSpec, Padding};
@@ -140,12 +144,72 @@ impl Module for MaxPooling1d {
             }
         }
         let idx = Tensor::from_vec(idx, t_out * p, x.device())?;
-        x.index_select(&idx, 1)?.reshape((b, t_out, p, c))?.max(2)
+        let windows = x.index_select(&idx, 1)?.reshape((b, t_out, p, c))?;
+        // The value at the window's first maximum, as a gather: its backward pass sends the
+        // gradient to that one step, as TensorFlow's MaxPoolGrad does. `max(2)` would send it to
+        // every tied step, and the padded stretch of a pre-padded sequence is all ties.
+        let first = windows.argmax_keepdim(2)?;
+        windows.gather(&first, 2)?.squeeze(2)
     }
 }
 
 impl Forward for MaxPooling1d {
     fn forward_flow(&self, flow: Flow, _mode: &mut Mode) -> candle_core::Result<Flow> {
         flow.map(|x| self.forward(x))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    /// d(Σ_j w_j y_j)/dx for `x` `(1, T, 1)`, with weights `w` on the pooled outputs.
+    fn grad(spec: &MaxPooling1dSpec, x: &[f32], w: &[f32]) -> Vec<f32> {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::from_slice(x, (1, x.len(), 1), &dev).unwrap()).unwrap();
+        let y = MaxPooling1d::new(spec).forward(x.as_tensor()).unwrap();
+        let w = Tensor::from_slice(w, (1, w.len(), 1), &dev).unwrap();
+        let grads = (y * w).unwrap().sum_all().unwrap().backward().unwrap();
+        grads
+            .get(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_gradient_goes_to_the_first_maximum_of_a_window() {
+        let spec = MaxPooling1dSpec {
+            pool_size: 2,
+            strides: None,
+            padding: Padding::Valid,
+        };
+        // windows [3, 3] and [1, 1]: y = [3, 1]; TensorFlow routes each output's gradient to
+        // the first step of its window that holds the maximum
+        assert_eq!(
+            grad(&spec, &[3.0, 3.0, 1.0, 1.0], &[1.0, 2.0]),
+            [1.0, 0.0, 2.0, 0.0]
+        );
+        // no ties: the maximum's own step
+        assert_eq!(
+            grad(&spec, &[1.0, 4.0, 6.0, 2.0], &[1.0, 2.0]),
+            [0.0, 1.0, 2.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn a_clamped_padding_step_does_not_double_the_gradient() {
+        // T = 3, pool 2, stride 2, same: windows [x0, x1] and [x2, pad]; the pad index is
+        // clamped onto x2, which must still get the gradient once
+        let spec = MaxPooling1dSpec {
+            pool_size: 2,
+            strides: None,
+            padding: Padding::Same,
+        };
+        assert_eq!(grad(&spec, &[5.0, 1.0, 2.0], &[1.0, 3.0]), [1.0, 0.0, 3.0]);
     }
 }

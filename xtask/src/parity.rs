@@ -1,0 +1,841 @@
+//! `cargo xtask parity`: step-level training parity with Keras.
+//!
+//! For every configuration (a small model, an optimizer, a padding side), in f32 on the CPU:
+//!
+//! ```text
+//! textrnn: TextClassifier::init(spec with dropout 0, seed)   -> OUT/<case>/init.safetensors
+//!          synthetic batches (ids of varied true length, padded pre/post with 0, labels)
+//!                                                            -> OUT/<case>/batches.safetensors
+//!          fit (shuffle off, 1 epoch of steps × batch rows), each batch's loss (BatchLogs)
+//!                                                            -> final.safetensors, losses
+//! Keras:   $TEXTRNN_BENCH_PYTHON xtask/keras_parity.py OUT/<case>
+//!          the twin (keras_common), the same weights, train_on_batch per batch in order
+//!                                                            -> keras.json, keras_final.safetensors
+//! compare: per step |ours - keras| / |keras|: the max and the step where it is worst over
+//!          all steps; per parameter the max |ours - keras| and that over max |keras|
+//! ```
+//!
+//! A case passes when the relative loss difference stays within [`LOSS_TARGET`] over the first
+//! [`TARGET_STEPS`] steps (issue #16). Without a Python that imports keras the command says so
+//! and exits 0 ("skipped"). `--recipe NAME_OR_PATH` runs the same on a recipe's layers,
+//! optimizer, padding, maxlen and batch size (dropout zeroed, a synthetic vocabulary).
+//!
+//! Keras' optimizer gets the embedding's gradient dense by default
+//! (`TEXTRNN_KERAS_DENSE_GRADS=1` for the script). On the TensorFlow backend Keras 3 otherwise
+//! receives it as `IndexedSlices`, one slice per token occurrence, and Adam and RMSprop square
+//! the slices before summing duplicates, so a row's second moment gets Σ g_k² instead of
+//! (Σ g_k)²: the one difference the harness found besides max pooling's gradient on ties, which
+//! textrnn now routes as TensorFlow does. `--sparse-embedding-grads` measures Keras' default.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::{json, Value};
+use textrnn::models::{LayerSpec, ModelSpec, Output, TextClassifier};
+use textrnn::text::{pad_sequences, Padding, Truncating};
+use textrnn::train::{
+    AdamConfig, BatchLogs, Callback, EncodedSplit, OptimizerConfig, RmsPropConfig, TrainConfig,
+};
+use textrnn::Recipe;
+
+/// The issue's target: relative loss difference per step.
+pub const LOSS_TARGET: f64 = 1e-4;
+/// Steps the target applies to (the first 50).
+pub const TARGET_STEPS: usize = 50;
+/// Seed of the initial weights and of the synthetic batches.
+const SEED: u64 = 7;
+
+/// Options of `cargo xtask parity`.
+pub struct Options {
+    /// Optimizer steps per case.
+    pub steps: usize,
+    /// Only cases whose name contains one of these.
+    pub only: Vec<String>,
+    /// Run on this recipe (built-in name or file) instead of the built-in configurations.
+    pub recipe: Option<String>,
+    /// Vocabulary size of a `--recipe` case.
+    pub vocab: usize,
+    /// Print the results as JSON instead of a table.
+    pub json: bool,
+    /// Where the case directories and `parity.json` go.
+    pub out: PathBuf,
+    /// Keep the case directories (weights, batches) after comparing.
+    pub keep: bool,
+    /// Give Keras' optimizer the embedding's gradient as TensorFlow makes it (`IndexedSlices`,
+    /// one slice per token occurrence, squared slice by slice: Keras' default) instead of dense
+    /// (the textbook update textrnn makes); see `keras_common._densifying`.
+    pub sparse_embedding_grads: bool,
+}
+
+/// One configuration: a model, its data shape and its optimizer.
+struct Case {
+    name: String,
+    spec: ModelSpec,
+    maxlen: usize,
+    batch_size: usize,
+    vocab: usize,
+    padding: Padding,
+    optimizer: OptimizerConfig,
+}
+
+/// The issue's configurations: Adam and RMSprop, sigmoid and softmax, LSTM and GRU,
+/// bidirectional, stacked, Conv1D + MaxPooling1D, masked and unmasked, pre and post padding,
+/// a dense relu head.
+fn builtin_cases() -> Result<Vec<Case>> {
+    let emb = |mask: bool| json!({"type": "embedding", "output_dim": 16, "mask_zero": mask});
+    let rnn = |kind: &str, units: usize, seq: bool| json!({"type": kind, "units": units, "return_sequences": seq});
+    let bi = |inner: Value| json!({"type": "bidirectional", "layer": inner});
+    let sigmoid = json!({"type": "dense", "units": 1, "activation": "sigmoid"});
+    let softmax = json!({"type": "dense", "units": 4, "activation": "softmax"});
+    let relu = json!({"type": "dense", "units": 16, "activation": "relu"});
+    let conv = json!({"type": "conv1d", "filters": 16, "kernel_size": 5, "activation": "relu"});
+    let pool = json!({"type": "max_pooling1d", "pool_size": 4});
+    let adam = OptimizerConfig::Adam(AdamConfig::default());
+    let rmsprop = OptimizerConfig::Rmsprop(RmsPropConfig::default());
+    use Padding::{Post, Pre};
+    let table: Vec<(&str, Vec<Value>, OptimizerConfig, Padding, usize)> = vec![
+        (
+            "lstm-sigmoid-adam-post",
+            vec![emb(false), rnn("lstm", 16, false), sigmoid.clone()],
+            adam,
+            Post,
+            32,
+        ),
+        (
+            "lstm-sigmoid-adam-pre",
+            vec![emb(false), rnn("lstm", 16, false), sigmoid.clone()],
+            adam,
+            Pre,
+            32,
+        ),
+        (
+            "lstm-softmax-rmsprop-post",
+            vec![emb(false), rnn("lstm", 16, false), softmax.clone()],
+            rmsprop,
+            Post,
+            64,
+        ),
+        (
+            "lstm-masked-softmax-rmsprop-post",
+            vec![emb(true), rnn("lstm", 16, false), softmax.clone()],
+            rmsprop,
+            Post,
+            64,
+        ),
+        (
+            "lstm-masked-sigmoid-adam-pre",
+            vec![emb(true), rnn("lstm", 16, false), sigmoid.clone()],
+            adam,
+            Pre,
+            32,
+        ),
+        (
+            "gru-sigmoid-adam-pre",
+            vec![emb(false), rnn("gru", 16, false), sigmoid.clone()],
+            adam,
+            Pre,
+            32,
+        ),
+        (
+            "gru-masked-softmax-rmsprop-post",
+            vec![emb(true), rnn("gru", 16, false), softmax.clone()],
+            rmsprop,
+            Post,
+            64,
+        ),
+        (
+            "bilstm-softmax-rmsprop-post",
+            vec![emb(false), bi(rnn("lstm", 16, false)), softmax.clone()],
+            rmsprop,
+            Post,
+            64,
+        ),
+        (
+            "bilstm-masked-sigmoid-adam-post",
+            vec![emb(true), bi(rnn("lstm", 16, false)), sigmoid.clone()],
+            adam,
+            Post,
+            32,
+        ),
+        (
+            "bigru-relu-sigmoid-adam-pre",
+            vec![emb(false), bi(rnn("gru", 16, false)), relu, sigmoid.clone()],
+            adam,
+            Pre,
+            32,
+        ),
+        (
+            "stacked-bilstm-softmax-rmsprop-post",
+            vec![
+                emb(false),
+                bi(rnn("lstm", 16, true)),
+                bi(rnn("lstm", 8, false)),
+                softmax,
+            ],
+            rmsprop,
+            Post,
+            64,
+        ),
+        (
+            "stacked-lstm-masked-sigmoid-rmsprop-pre",
+            vec![
+                emb(true),
+                rnn("lstm", 16, true),
+                rnn("lstm", 16, false),
+                sigmoid.clone(),
+            ],
+            rmsprop,
+            Pre,
+            32,
+        ),
+        (
+            "cnn-lstm-sigmoid-adam-pre",
+            vec![emb(false), conv, pool, rnn("lstm", 16, false), sigmoid],
+            adam,
+            Pre,
+            32,
+        ),
+    ];
+    table
+        .into_iter()
+        .map(|(name, layers, optimizer, padding, batch_size)| {
+            let spec: ModelSpec = serde_json::from_value(json!({"name": name, "layers": layers}))
+                .with_context(|| format!("parity case {name}: layers"))?;
+            Ok(Case {
+                name: name.to_string(),
+                spec: spec.with_vocab_size(500),
+                maxlen: 32,
+                batch_size,
+                vocab: 500,
+                padding,
+                optimizer,
+            })
+        })
+        .collect()
+}
+
+/// The case of a recipe: its layers (dropout zeroed), optimizer, padding, maxlen and batch size.
+fn recipe_case(name_or_path: &str, vocab: usize) -> Result<Case> {
+    let recipe = Recipe::resolve(name_or_path)?;
+    let maxlen = recipe.text.maxlen.with_context(|| {
+        format!("recipe {name_or_path}: [text] maxlen is unset; parity needs a fixed length")
+    })?;
+    let mut spec = recipe.model.clone();
+    for layer in &mut spec.layers {
+        if let LayerSpec::Embedding(e) = layer {
+            if !e.trainable {
+                bail!("recipe {name_or_path}: a frozen embedding (trainable = false) has no Keras twin in keras_common.py");
+            }
+            // pretrained vectors only change the start; the parity is about the steps
+            e.weights = None;
+            e.input_dim = Some(vocab);
+        }
+    }
+    Ok(Case {
+        name: format!("recipe-{}", recipe.name),
+        spec,
+        maxlen,
+        batch_size: recipe.train.batch_size,
+        vocab,
+        padding: recipe.text.padding,
+        optimizer: recipe.train.optimizer,
+    })
+}
+
+/// `spec` with every dropout rate (`dropout`, `recurrent_dropout`, a dropout layer's `rate`) 0.
+fn without_dropout(spec: &ModelSpec) -> Result<ModelSpec> {
+    fn zero(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map.iter_mut() {
+                    if matches!(k.as_str(), "dropout" | "recurrent_dropout" | "rate") {
+                        *x = json!(0.0);
+                    } else {
+                        zero(x);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(zero),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(spec)?;
+    zero(&mut value);
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Synthetic data of `case`: `n` rows of ids in `1..vocab` whose true length varies from a
+/// quarter of maxlen to maxlen, padded with 0 on the case's side; half the ids of a row come
+/// from its label's slice of the vocabulary, so the labels can be learned.
+fn synthetic_split(case: &Case, n: usize, n_classes: usize) -> Result<EncodedSplit> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let mut draw = |k: usize| (rng.next_u64() % k.max(1) as u64) as usize;
+    let slice = ((case.vocab - 1) / n_classes).max(1);
+    let shortest = (case.maxlen / 4).max(1);
+    let mut seqs = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let label = draw(n_classes);
+        let len = shortest + draw(case.maxlen - shortest + 1);
+        let seq = (0..len)
+            .map(|_| {
+                let id = if draw(2) == 0 {
+                    1 + label * slice + draw(slice)
+                } else {
+                    1 + draw(case.vocab - 1)
+                };
+                id.min(case.vocab - 1) as u32
+            })
+            .collect();
+        seqs.push(seq);
+        labels.push(label as u32);
+    }
+    let tokens = pad_sequences(&seqs, case.maxlen, case.padding, Truncating::Post, 0)?;
+    Ok(EncodedSplit::new(tokens, case.maxlen, labels)?)
+}
+
+/// Collects every batch's own loss.
+struct BatchLosses(Rc<RefCell<Vec<f64>>>);
+
+impl Callback for BatchLosses {
+    fn name(&self) -> &str {
+        "parity batch losses"
+    }
+
+    fn on_batch_end(&mut self, _batch: usize, logs: &BatchLogs<'_>) -> textrnn::train::Result<()> {
+        self.0.borrow_mut().push(logs.batch_loss);
+        Ok(())
+    }
+}
+
+/// How far two loss curves are apart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LossDiff {
+    /// Max over the steps of `|ours - keras| / |keras|`.
+    pub max_rel: f64,
+    /// The step (0-based) where it is reached.
+    pub worst_step: usize,
+    /// Our loss at that step.
+    pub ours: f64,
+    /// Keras' loss at that step.
+    pub keras: f64,
+}
+
+/// Compares two loss curves step by step (over the shorter one); `None` when either is empty.
+/// A step where Keras' loss is 0 counts the absolute difference.
+pub fn loss_diff(ours: &[f64], keras: &[f64]) -> Option<LossDiff> {
+    let mut best: Option<LossDiff> = None;
+    for (step, (&o, &k)) in ours.iter().zip(keras).enumerate() {
+        let rel = rel_diff(o, k);
+        // a NaN difference is the worst of all
+        if best.is_none_or(|b| !b.max_rel.is_nan() && (rel.is_nan() || rel > b.max_rel)) {
+            best = Some(LossDiff {
+                max_rel: rel,
+                worst_step: step,
+                ours: o,
+                keras: k,
+            });
+        }
+    }
+    best
+}
+
+/// `|a - b| / |b|`, or `|a - b|` when `b` is 0.
+pub fn rel_diff(a: f64, b: f64) -> f64 {
+    let d = (a - b).abs();
+    if b == 0.0 {
+        d
+    } else {
+        d / b.abs()
+    }
+}
+
+/// How far one final parameter is apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightDiff {
+    /// Its key (`lstm.kernel`, ...).
+    pub key: String,
+    /// Max `|ours - keras|` over its elements.
+    pub max_abs: f64,
+    /// `max_abs / max |keras|` (the difference relative to the parameter's scale).
+    pub rel: f64,
+}
+
+/// Compares two flattened parameters of the same shape.
+pub fn weight_diff(key: &str, ours: &[f32], keras: &[f32]) -> WeightDiff {
+    let max_abs = ours
+        .iter()
+        .zip(keras)
+        .map(|(&o, &k)| (f64::from(o) - f64::from(k)).abs())
+        .fold(0.0, f64::max);
+    let scale = keras
+        .iter()
+        .map(|&k| f64::from(k).abs())
+        .fold(0.0, f64::max);
+    WeightDiff {
+        key: key.to_string(),
+        max_abs,
+        rel: if scale == 0.0 {
+            max_abs
+        } else {
+            max_abs / scale
+        },
+    }
+}
+
+/// The result of one case.
+#[derive(Debug, Serialize)]
+struct CaseResult {
+    case: String,
+    layers: String,
+    optimizer: &'static str,
+    padding: Padding,
+    batch_size: usize,
+    maxlen: usize,
+    steps: usize,
+    /// Over every step.
+    loss: Option<LossDiff>,
+    /// Over the first [`TARGET_STEPS`] steps: what the target applies to.
+    target_rel: Option<f64>,
+    /// Max relative difference of Keras' `train_on_batch` loss from its own forward pass's
+    /// loss before the step (0 when `reset_metrics` makes it report the batch's own loss).
+    keras_report_check: Option<f64>,
+    /// The parameter whose final values differ most (relative to its scale).
+    worst_weight: Option<WeightDiff>,
+    weights: Vec<WeightDiff>,
+    /// Our losses and Keras'.
+    ours_losses: Vec<f64>,
+    keras_losses: Vec<f64>,
+    passed: bool,
+    error: Option<String>,
+}
+
+/// Runs `cargo xtask parity`.
+pub fn run(opts: Options) -> Result<()> {
+    if opts.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let mut cases = match &opts.recipe {
+        Some(r) => vec![recipe_case(r, opts.vocab)?],
+        None => builtin_cases()?,
+    };
+    if !opts.only.is_empty() {
+        cases.retain(|c| opts.only.iter().any(|o| c.name.contains(o.as_str())));
+        if cases.is_empty() {
+            bail!("--only {:?} matches no parity case", opts.only);
+        }
+    }
+    if !crate::bench::python_has(
+        "keras_parity.py",
+        "keras, tensorflow, safetensors.numpy",
+        "set TEXTRNN_BENCH_PYTHON to a Python with keras, tensorflow and safetensors",
+    ) {
+        println!("parity: skipped (no Keras)");
+        return Ok(());
+    }
+    let mut results = Vec::new();
+    for case in &cases {
+        tracing::info!(case = %case.name, "parity case");
+        let dir = opts.out.join(&case.name);
+        let result =
+            run_case(case, opts.steps, &dir, opts.sparse_embedding_grads).unwrap_or_else(|e| {
+                CaseResult {
+                    error: Some(format!("{e:#}")),
+                    ..CaseResult::empty(case, opts.steps)
+                }
+            });
+        if !opts.keep && dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        if !opts.json {
+            eprintln!("{}", row(&result));
+        }
+        results.push(result);
+    }
+    let report = serde_json::to_string_pretty(&results)?;
+    let path = opts.out.join("parity.json");
+    textrnn::fs::write(&path, report.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    if opts.json {
+        println!("{report}");
+    } else {
+        println!("{}", table(&results));
+        println!("(details: {})", path.display());
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.case.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} parity cases miss the target ({LOSS_TARGET:e} relative loss over the first {TARGET_STEPS} steps): {}",
+            failed.len(),
+            results.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+impl CaseResult {
+    fn empty(case: &Case, steps: usize) -> Self {
+        CaseResult {
+            case: case.name.clone(),
+            layers: describe(&case.spec),
+            optimizer: case.optimizer.name(),
+            padding: case.padding,
+            batch_size: case.batch_size,
+            maxlen: case.maxlen,
+            steps,
+            loss: None,
+            target_rel: None,
+            keras_report_check: None,
+            worst_weight: None,
+            weights: Vec::new(),
+            ours_losses: Vec::new(),
+            keras_losses: Vec::new(),
+            passed: false,
+            error: None,
+        }
+    }
+}
+
+/// `embedding(mask)-lstm(16)-dense(1,sigmoid)`.
+fn describe(spec: &ModelSpec) -> String {
+    spec.layers
+        .iter()
+        .map(|l| match l {
+            LayerSpec::Embedding(e) if e.mask_zero => "embedding(mask)".to_string(),
+            LayerSpec::Bidirectional(b) => format!("bi-{}({})", kind_of(&b.layer), b.layer.units()),
+            LayerSpec::Lstm(s) => format!("lstm({}{})", s.units, seq_flag(s.return_sequences)),
+            LayerSpec::Gru(s) => format!("gru({}{})", s.units, seq_flag(s.return_sequences)),
+            LayerSpec::Dense(d) => format!("dense({},{:?})", d.units, d.activation).to_lowercase(),
+            other => other.kind().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn kind_of(r: &textrnn::models::RecurrentSpec) -> &'static str {
+    match r {
+        textrnn::models::RecurrentSpec::Lstm(_) => "lstm",
+        textrnn::models::RecurrentSpec::Gru(_) => "gru",
+    }
+}
+
+fn seq_flag(seq: bool) -> &'static str {
+    if seq {
+        ",seq"
+    } else {
+        ""
+    }
+}
+
+/// Trains `case` in textrnn and Keras and compares them.
+fn run_case(
+    case: &Case,
+    steps: usize,
+    dir: &Path,
+    sparse_embedding_grads: bool,
+) -> Result<CaseResult> {
+    let device = Device::Cpu;
+    let spec = without_dropout(&case.spec)?;
+    spec.validate()?;
+    let n_classes = match spec.output()? {
+        Output::Sigmoid => 2,
+        Output::Softmax(c) => c,
+        Output::MultiLabel(_) => bail!("multi-label models are not covered by the parity harness"),
+    };
+    let n = steps
+        .checked_mul(case.batch_size)
+        .context("steps × batch size overflows")?;
+    let train = synthetic_split(case, n, n_classes)?;
+    let (model, varmap) = TextClassifier::init(&spec, case.maxlen, SEED, &device)?;
+    TextClassifier::save(&varmap, dir.join("init.safetensors"))?;
+    write_batches(&train, n, case.maxlen, &dir.join("batches.safetensors"))?;
+    let case_json = json!({
+        "name": case.name,
+        "layers": spec.layers,
+        "maxlen": case.maxlen,
+        "optimizer": case.optimizer,
+        "steps": steps,
+        "batch_size": case.batch_size,
+        "padding": case.padding,
+        "vocab": case.vocab,
+        "seed": SEED,
+    });
+    let path = dir.join("case.json");
+    textrnn::fs::write(&path, serde_json::to_string_pretty(&case_json)?.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+
+    // textrnn: the real training loop, one epoch over exactly steps × batch rows in order
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: case.batch_size,
+        optimizer: case.optimizer,
+        shuffle: false,
+        verbose: 0,
+        ..TrainConfig::default()
+    };
+    let losses = Rc::new(RefCell::new(Vec::with_capacity(steps)));
+    let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(BatchLosses(losses.clone()))];
+    textrnn::train::fit(&model, &train, None, &cfg, SEED, &mut callbacks)?;
+    drop(callbacks);
+    let ours_losses = losses.borrow().clone();
+    TextClassifier::save(&varmap, dir.join("final.safetensors"))?;
+
+    run_keras(dir, sparse_embedding_grads)?;
+    let keras: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("keras.json")).context("reading keras.json")?,
+    )?;
+    let floats = |key: &str| -> Vec<f64> {
+        keras[key]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    let keras_losses = floats("losses");
+    let forward = floats("forward_losses");
+    if keras_losses.len() != steps || ours_losses.len() != steps {
+        bail!(
+            "{} textrnn and {} Keras losses for {steps} steps",
+            ours_losses.len(),
+            keras_losses.len()
+        );
+    }
+    let loss = loss_diff(&ours_losses, &keras_losses);
+    let head = TARGET_STEPS.min(steps);
+    let target_rel = loss_diff(&ours_losses[..head], &keras_losses[..head]).map(|d| d.max_rel);
+    let keras_report_check = loss_diff(&keras_losses, &forward).map(|d| d.max_rel);
+    let weights = compare_weights(
+        &dir.join("final.safetensors"),
+        &dir.join("keras_final.safetensors"),
+    )?;
+    let worst_weight = weights
+        .iter()
+        .max_by(|a, b| a.rel.total_cmp(&b.rel))
+        .cloned();
+    Ok(CaseResult {
+        loss,
+        target_rel,
+        keras_report_check,
+        worst_weight,
+        weights,
+        passed: target_rel.is_some_and(|r| r <= LOSS_TARGET),
+        ours_losses,
+        keras_losses,
+        ..CaseResult::empty(case, steps)
+    })
+}
+
+/// The training rows in order: `tokens` `(n, maxlen)` and `labels` `(n)`, both u32.
+fn write_batches(train: &EncodedSplit, n: usize, maxlen: usize, path: &Path) -> Result<()> {
+    let device = Device::Cpu;
+    let tensors = HashMap::from([
+        (
+            "tokens".to_string(),
+            Tensor::from_slice(&train.tokens, (n, maxlen), &device)?,
+        ),
+        (
+            "labels".to_string(),
+            Tensor::from_slice(&train.labels, n, &device)?,
+        ),
+    ]);
+    textrnn::fs::write_with(path, |tmp| -> Result<()> {
+        candle_core::safetensors::save(&tensors, tmp)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs the Keras side on the case directory.
+fn run_keras(dir: &Path, sparse_embedding_grads: bool) -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("keras_parity.py");
+    let dense = if sparse_embedding_grads { "0" } else { "1" };
+    let out = std::process::Command::new(crate::bench::python())
+        .env("TEXTRNN_KERAS_DENSE_GRADS", dense)
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(15).collect();
+        bail!(
+            "{} {} failed:\n{}",
+            script.display(),
+            dir.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Every parameter of ours against Keras', by key, sorted by key.
+fn compare_weights(ours: &Path, keras: &Path) -> Result<Vec<WeightDiff>> {
+    let load = |p: &Path| {
+        candle_core::safetensors::load(p, &Device::Cpu)
+            .with_context(|| format!("reading {}", p.display()))
+    };
+    let ours = load(ours)?;
+    let keras = load(keras)?;
+    let mut keys: Vec<&String> = ours.keys().collect();
+    keys.sort();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let k = keras
+            .get(key)
+            .with_context(|| format!("Keras' final weights lack {key}"))?;
+        let o = &ours[key];
+        if o.dims() != k.dims() {
+            bail!("{key}: textrnn shape {:?}, Keras {:?}", o.dims(), k.dims());
+        }
+        let flat = |t: &Tensor| -> Result<Vec<f32>> {
+            Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+        };
+        out.push(weight_diff(key, &flat(o)?, &flat(k)?));
+    }
+    Ok(out)
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.2e}"))
+}
+
+/// One line of progress for a case.
+fn row(r: &CaseResult) -> String {
+    match &r.error {
+        Some(e) => format!("{}: error: {e}", r.case),
+        None => format!(
+            "{}: max rel loss diff {} (first {TARGET_STEPS}: {}), final weights max rel {}",
+            r.case,
+            fmt_opt(r.loss.map(|l| l.max_rel)),
+            fmt_opt(r.target_rel),
+            fmt_opt(r.worst_weight.as_ref().map(|w| w.rel)),
+        ),
+    }
+}
+
+/// The results as a Markdown table.
+fn table(results: &[CaseResult]) -> String {
+    let mut s = String::from(
+        "| case | layers | opt | pad | batch | steps | max rel loss diff | worst step (ours / keras) | max rel loss diff, first 50 | final weights: max abs diff | max rel diff (param) | Keras report check | result |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        let worst = r.loss.map_or_else(
+            || "-".to_string(),
+            |l| format!("{} ({:.6} / {:.6})", l.worst_step + 1, l.ours, l.keras),
+        );
+        let max_abs = r
+            .weights
+            .iter()
+            .map(|w| w.max_abs)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+        let wrel = r
+            .worst_weight
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |w| format!("{:.2e} ({})", w.rel, w.key));
+        let result = match &r.error {
+            Some(e) => format!("error: {}", e.lines().next().unwrap_or("")),
+            None if r.passed => "pass".to_string(),
+            None => "MISS".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:?} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.case,
+            r.layers,
+            r.optimizer,
+            r.padding,
+            r.batch_size,
+            r.steps,
+            fmt_opt(r.loss.map(|l| l.max_rel)),
+            worst,
+            fmt_opt(r.target_rel),
+            fmt_opt(max_abs),
+            wrel,
+            fmt_opt(r.keras_report_check),
+            result
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_diff_finds_the_worst_step_relative_to_keras() {
+        // step 0: |0.70 - 0.69| / 0.69 = 0.0144927...; step 1: |0.5 - 0.4| / 0.4 = 0.25;
+        // step 2: |0.30 - 0.31| / 0.31 = 0.0322580...
+        let d = loss_diff(&[0.70, 0.5, 0.30], &[0.69, 0.4, 0.31]).unwrap();
+        assert_eq!(d.worst_step, 1);
+        assert!((d.max_rel - 0.25).abs() < 1e-12);
+        assert_eq!((d.ours, d.keras), (0.5, 0.4));
+        assert!((rel_diff(0.70, 0.69) - 0.01 / 0.69).abs() < 1e-15);
+        // a zero Keras loss counts the absolute difference; the shorter curve bounds the steps
+        assert_eq!(rel_diff(0.25, 0.0), 0.25);
+        let d = loss_diff(&[1.0, 2.0], &[1.0]).unwrap();
+        assert_eq!((d.max_rel, d.worst_step), (0.0, 0));
+        assert!(loss_diff(&[], &[1.0]).is_none());
+        // NaN is the worst
+        let d = loss_diff(&[1.0, f64::NAN, 1.5], &[1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(d.worst_step, 1);
+    }
+
+    #[test]
+    fn weight_diff_is_the_max_abs_difference_over_the_keras_scale() {
+        // |1 - 1.5| = 0.5, |-2 - -2| = 0, |0.25 - 0| = 0.25; max |keras| = 2 → rel 0.25
+        let d = weight_diff("dense.kernel", &[1.0, -2.0, 0.25], &[1.5, -2.0, 0.0]);
+        assert_eq!(d.key, "dense.kernel");
+        assert_eq!(d.max_abs, 0.5);
+        assert_eq!(d.rel, 0.25);
+        let z = weight_diff("dense.bias", &[0.5], &[0.0]);
+        assert_eq!((z.max_abs, z.rel), (0.5, 0.5));
+    }
+
+    #[test]
+    fn without_dropout_zeroes_every_rate_and_keeps_the_rest() {
+        let spec: ModelSpec = serde_json::from_value(json!({"name": "m", "layers": [
+            {"type": "embedding", "output_dim": 8, "input_dim": 50},
+            {"type": "bidirectional", "layer": {"type": "lstm", "units": 4, "dropout": 0.2, "recurrent_dropout": 0.3}},
+            {"type": "dropout", "rate": 0.5},
+            {"type": "dense", "units": 1, "activation": "sigmoid"}]}))
+        .unwrap();
+        let z = serde_json::to_value(without_dropout(&spec).unwrap()).unwrap();
+        assert_eq!(z["layers"][1]["layer"]["dropout"], json!(0.0));
+        assert_eq!(z["layers"][1]["layer"]["recurrent_dropout"], json!(0.0));
+        assert_eq!(z["layers"][2]["rate"], json!(0.0));
+        assert_eq!(z["layers"][1]["layer"]["units"], json!(4));
+    }
+
+    #[test]
+    fn builtin_cases_are_valid_and_the_synthetic_data_is_padded_on_the_case_side() {
+        let cases = builtin_cases().unwrap();
+        assert!(cases.len() >= 13);
+        for c in &cases {
+            without_dropout(&c.spec).unwrap().validate().unwrap();
+        }
+        let post = cases.iter().find(|c| c.padding == Padding::Post).unwrap();
+        let split = synthetic_split(post, 64, 2).unwrap();
+        assert_eq!(split.len(), 64);
+        // post padding: every row starts with a real id; pre padding: every row ends with one
+        assert!((0..64).all(|i| split.row(i)[0] != 0));
+        assert!((0..64).any(|i| split.row(i)[post.maxlen - 1] == 0));
+        let pre = cases.iter().find(|c| c.padding == Padding::Pre).unwrap();
+        let split = synthetic_split(pre, 64, 2).unwrap();
+        assert!((0..64).all(|i| split.row(i)[pre.maxlen - 1] != 0));
+        assert!(split.labels.iter().all(|&l| l < 2));
+    }
+}
