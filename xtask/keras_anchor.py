@@ -99,6 +99,18 @@ def main(directory):
     if kind == "binary":
         metrics.append(keras.metrics.AUC(name="auc"))
     keras_common.compile(model, layers, cfg["optimizer"], metrics=metrics)
+    # Diagnostics: start from given initial weights (textrnn's keys, e.g. the init.safetensors
+    # that `cargo xtask parity --keep` writes) instead of Keras' own seeded initialisation.
+    init = os.environ.get("TEXTRNN_KERAS_INIT")
+    if init:
+        weights = load_file(init)
+        only = os.environ.get("TEXTRNN_KERAS_INIT_ONLY")
+        if only:
+            # these keys from the file, the rest from Keras' own initialisation
+            mixed = keras_common.get_weights(model, layers)
+            mixed.update({k: weights[k] for k in only.split(",")})
+            weights = mixed
+        keras_common.set_weights(model, layers, weights)
     callbacks = []
     if es is not None:
         callbacks.append(keras.callbacks.EarlyStopping(

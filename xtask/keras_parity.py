@@ -49,7 +49,9 @@ def main(case_dir):
         loss_fn = keras.losses.BinaryCrossentropy()
 
     losses, forward_losses = [], []
-    for step in range(steps):
+    # `epochs` passes over the same batches in the same order (textrnn with shuffle off)
+    for i in range(steps * int(case.get("epochs", 1))):
+        step = i % steps
         x = tokens[step * batch:(step + 1) * batch]
         y = targets[step * batch:(step + 1) * batch]
         # dropout is 0 everywhere, so training=True gives the step's own forward pass

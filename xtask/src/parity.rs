@@ -547,6 +547,11 @@ fn run_case(
     dir: &Path,
     sparse_embedding_grads: bool,
 ) -> Result<CaseResult> {
+    // Diagnostics: TEXTRNN_PARITY_EPOCHS=E repeats the batches for E epochs on both sides.
+    let epochs: usize = std::env::var("TEXTRNN_PARITY_EPOCHS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let device = Device::Cpu;
     let spec = without_dropout(&case.spec)?;
     spec.validate()?;
@@ -572,6 +577,7 @@ fn run_case(
         "padding": case.padding,
         "vocab": case.vocab,
         "seed": SEED,
+        "epochs": epochs,
     });
     let path = dir.join("case.json");
     textrnn::fs::write(&path, serde_json::to_string_pretty(&case_json)?.as_bytes())
@@ -579,7 +585,7 @@ fn run_case(
 
     // textrnn: the real training loop, one epoch over exactly steps × batch rows in order
     let cfg = TrainConfig {
-        epochs: 1,
+        epochs,
         batch_size: case.batch_size,
         optimizer: case.optimizer,
         shuffle: false,
@@ -605,9 +611,10 @@ fn run_case(
     };
     let keras_losses = floats("losses");
     let forward = floats("forward_losses");
-    if keras_losses.len() != steps || ours_losses.len() != steps {
+    let total = steps * epochs;
+    if keras_losses.len() != total || ours_losses.len() != total {
         bail!(
-            "{} textrnn and {} Keras losses for {steps} steps",
+            "{} textrnn and {} Keras losses for {steps} steps × {epochs} epochs",
             ours_losses.len(),
             keras_losses.len()
         );
