@@ -83,7 +83,10 @@ pub use run::Run;
 pub use run_state::{RunState, RunStatus};
 pub use runtime::configure_allocator;
 pub use threshold::{tune_label_thresholds, tune_threshold, LabelThreshold, LabelThresholds};
-pub use training::{prepare_data, resume_run, train_run, PreparedData, TrainOptions, TrainOutcome};
+pub use training::{
+    prepare_data, resume_run, train_run, train_run_with_data, PreparedData, TrainOptions,
+    TrainOutcome,
+};
 
 pub use textrnn_data as data;
 pub use textrnn_eval as eval;

@@ -333,12 +333,22 @@ fn check_classes(recipe: &Recipe, n_classes: usize) -> Result<()> {
 /// Trains a recipe end to end and writes its run directory: the model, the history, the test
 /// metrics (`metrics.json`, `test_predictions.json`) and the plots (`plots/`).
 pub fn train_run(recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
+    train_run_with_data(recipe, opts).map(|(outcome, _)| outcome)
+}
+
+/// [`train_run`], also returning the data it trained on (what [`prepare_data`] gives), for a
+/// caller that needs both without preparing the corpus twice.
+pub fn train_run_with_data(
+    recipe: &Recipe,
+    opts: &TrainOptions,
+) -> Result<(TrainOutcome, PreparedData)> {
     let prepared = prepare(recipe, opts)?;
     let recipe = prepared.data.config.recipe();
     let (dir, _lock) = run_state::create_run_dir(opts.out.as_deref(), &recipe.name)?;
     let status = RunStatus::training(&recipe.name, recipe.train.epochs);
     status.save(&dir)?;
-    finish(&dir, status, train_into(&dir, &prepared, opts, None))
+    let outcome = finish(&dir, status, train_into(&dir, &prepared, opts, None))?;
+    Ok((outcome, prepared.data))
 }
 
 /// Whether every epoch of `history` diverged (then no weights are worth keeping).
@@ -640,7 +650,8 @@ mod tests {
         assert_eq!(data.maxlen(), 16);
         assert_eq!(data.vocab_size, 31); // the synthetic corpus has 30 distinct words
 
-        let outcome = train_run(&recipe, &opts).unwrap();
+        let (outcome, trained_on) = train_run_with_data(&recipe, &opts).unwrap();
+        assert_eq!(trained_on.train, data.train);
         let (val, test) = (
             data.validation.as_ref().unwrap(),
             data.test.as_ref().unwrap(),

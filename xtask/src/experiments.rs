@@ -195,12 +195,11 @@ pub fn run(opts: Options) -> Result<()> {
                 Some(s) => opts.out.join(name).join(format!("seed-{s}")),
                 None => opts.out.join(name),
             };
-            let mut row = run_one(name, seed, &dir, &opts, data_dir.as_deref());
+            let (mut row, trained_on) = run_one(name, seed, &dir, &opts, data_dir.as_deref());
             if let Some(err) = &row.error {
                 tracing::error!(recipe = name, seed, "failed: {err}");
-            } else if keras {
-                let keras_dir = keras_dir(&dir);
-                match run_keras(name, seed, &keras_dir, &opts, data_dir.as_deref()) {
+            } else if let Some(data) = trained_on.filter(|_| keras) {
+                match run_keras(&keras_dir(&dir), &data) {
                     Ok(side) => row.keras = Some(side),
                     Err(e) => {
                         tracing::error!(recipe = name, seed, "Keras side failed: {e:#}");
@@ -238,7 +237,7 @@ fn run_one(
     dir: &Path,
     opts: &Options,
     data_dir: Option<&Path>,
-) -> Row {
+) -> (Row, Option<textrnn::PreparedData>) {
     let mut row = Row {
         recipe: name.to_string(),
         seed: seed.unwrap_or_default(),
@@ -258,7 +257,7 @@ fn run_one(
         keras: None,
         keras_error: None,
     };
-    let result = (|| -> Result<()> {
+    let result = (|| -> Result<textrnn::PreparedData> {
         let recipe = recipe_for(name, seed, opts)?;
         row.published_accuracy = recipe.published.as_ref().and_then(|p| p.accuracy);
         row.seed = recipe.seed;
@@ -266,7 +265,7 @@ fn run_one(
             std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
         let train_opts = train_options(dir, opts, data_dir);
-        let outcome = textrnn::train_run(&recipe, &train_opts)?;
+        let (outcome, data) = textrnn::train_run_with_data(&recipe, &train_opts)?;
         row.train_size = outcome.sizes.0;
         row.validation_size = outcome.sizes.1;
         row.test_size = outcome.sizes.2;
@@ -281,12 +280,15 @@ fn run_one(
             row.difference = row.published_accuracy.map(|p| t.accuracy - p);
         }
         row.status = "ok".into();
-        Ok(())
+        Ok(data)
     })();
-    if let Err(e) = result {
-        row.error = Some(format!("{e:#}"));
+    match result {
+        Ok(data) => (row, Some(data)),
+        Err(e) => {
+            row.error = Some(format!("{e:#}"));
+            (row, None)
+        }
     }
-    row
 }
 
 /// The built-in recipe `name` with the experiment's seed and epochs.
@@ -327,23 +329,15 @@ fn keras_dir(run_dir: &Path) -> PathBuf {
     run_dir.with_file_name(name)
 }
 
-/// Trains the Keras twin of `name` with `seed` on the splits textrnn trained on, in `dir`.
-fn run_keras(
-    name: &str,
-    seed: Option<u64>,
-    dir: &Path,
-    opts: &Options,
-    data_dir: Option<&Path>,
-) -> Result<KerasSide> {
-    let recipe = recipe_for(name, seed, opts)?;
+/// Trains the Keras twin on `data`, the splits textrnn trained on (its recipe and seed), in
+/// `dir`.
+fn run_keras(dir: &Path, data: &textrnn::PreparedData) -> Result<KerasSide> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
-    let mut train_opts = train_options(dir, opts, data_dir);
-    train_opts.data.progress = false;
-    let data = textrnn::prepare_data(&recipe, &train_opts)?;
-    tracing::info!(recipe = name, seed = recipe.seed, dir = %dir.display(), "Keras anchor");
-    keras_anchor(dir, &data)
+    let recipe = data.config.recipe();
+    tracing::info!(recipe = %recipe.name, seed = recipe.seed, dir = %dir.display(), "Keras anchor");
+    keras_anchor(dir, data)
 }
 
 /// Writes `data` into `dir`, runs `keras_anchor.py` on it and reads its results.

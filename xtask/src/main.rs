@@ -105,9 +105,12 @@ enum Command {
     /// the first 50 steps. Skipped (exit 0) without a Python with keras
     /// (`TEXTRNN_BENCH_PYTHON`).
     Parity {
-        /// Optimizer steps per configuration.
+        /// Optimizer steps per configuration (batches per epoch).
         #[arg(long, default_value_t = 50)]
         steps: usize,
+        /// Passes over the same batches in the same order, on both sides.
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
         /// Only configurations whose name contains one of these (repeatable).
         #[arg(long)]
         only: Vec<String>,
@@ -211,6 +214,7 @@ fn main() -> ExitCode {
         Command::Loadtest(opts) => loadtest::run(opts),
         Command::Parity {
             steps,
+            epochs,
             only,
             recipe,
             vocab,
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
             sparse_embedding_grads,
         } => parity::run(parity::Options {
             steps,
+            epochs,
             only,
             recipe,
             vocab,

@@ -55,8 +55,11 @@ const SEED: u64 = 7;
 
 /// Options of `cargo xtask parity`.
 pub struct Options {
-    /// Optimizer steps per case.
+    /// Optimizer steps per case (batches per epoch).
     pub steps: usize,
+    /// Passes over the same batches, in the same order, on both sides (crosses epoch
+    /// boundaries: the loop's per-epoch state, the optimizer's continuity).
+    pub epochs: usize,
     /// Only cases whose name contains one of these.
     pub only: Vec<String>,
     /// Run on this recipe (built-in name or file) instead of the built-in configurations.
@@ -420,8 +423,8 @@ struct CaseResult {
 
 /// Runs `cargo xtask parity`.
 pub fn run(opts: Options) -> Result<()> {
-    if opts.steps == 0 {
-        bail!("--steps must be at least 1");
+    if opts.steps == 0 || opts.epochs == 0 {
+        bail!("--steps and --epochs must be at least 1");
     }
     let mut cases = match &opts.recipe {
         Some(r) => vec![recipe_case(r, opts.vocab)?],
@@ -445,13 +448,17 @@ pub fn run(opts: Options) -> Result<()> {
     for case in &cases {
         tracing::info!(case = %case.name, "parity case");
         let dir = opts.out.join(&case.name);
-        let result =
-            run_case(case, opts.steps, &dir, opts.sparse_embedding_grads).unwrap_or_else(|e| {
-                CaseResult {
-                    error: Some(format!("{e:#}")),
-                    ..CaseResult::empty(case, opts.steps)
-                }
-            });
+        let result = run_case(
+            case,
+            opts.steps,
+            opts.epochs,
+            &dir,
+            opts.sparse_embedding_grads,
+        )
+        .unwrap_or_else(|e| CaseResult {
+            error: Some(format!("{e:#}")),
+            ..CaseResult::empty(case, opts.steps)
+        });
         if !opts.keep && dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
@@ -515,7 +522,7 @@ fn describe(spec: &ModelSpec) -> String {
         .iter()
         .map(|l| match l {
             LayerSpec::Embedding(e) if e.mask_zero => "embedding(mask)".to_string(),
-            LayerSpec::Bidirectional(b) => format!("bi-{}({})", kind_of(&b.layer), b.layer.units()),
+            LayerSpec::Bidirectional(b) => format!("bi-{}({})", b.layer.kind(), b.layer.units()),
             LayerSpec::Lstm(s) => format!("lstm({}{})", s.units, seq_flag(s.return_sequences)),
             LayerSpec::Gru(s) => format!("gru({}{})", s.units, seq_flag(s.return_sequences)),
             LayerSpec::Dense(d) => format!("dense({},{:?})", d.units, d.activation).to_lowercase(),
@@ -523,13 +530,6 @@ fn describe(spec: &ModelSpec) -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
-}
-
-fn kind_of(r: &textrnn::models::RecurrentSpec) -> &'static str {
-    match r {
-        textrnn::models::RecurrentSpec::Lstm(_) => "lstm",
-        textrnn::models::RecurrentSpec::Gru(_) => "gru",
-    }
 }
 
 fn seq_flag(seq: bool) -> &'static str {
@@ -544,14 +544,10 @@ fn seq_flag(seq: bool) -> &'static str {
 fn run_case(
     case: &Case,
     steps: usize,
+    epochs: usize,
     dir: &Path,
     sparse_embedding_grads: bool,
 ) -> Result<CaseResult> {
-    // Diagnostics: TEXTRNN_PARITY_EPOCHS=E repeats the batches for E epochs on both sides.
-    let epochs: usize = std::env::var("TEXTRNN_PARITY_EPOCHS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
     let device = Device::Cpu;
     let spec = without_dropout(&case.spec)?;
     spec.validate()?;
@@ -611,7 +607,9 @@ fn run_case(
     };
     let keras_losses = floats("losses");
     let forward = floats("forward_losses");
-    let total = steps * epochs;
+    let total = steps
+        .checked_mul(epochs)
+        .context("steps × epochs overflows")?;
     if keras_losses.len() != total || ours_losses.len() != total {
         bail!(
             "{} textrnn and {} Keras losses for {steps} steps × {epochs} epochs",

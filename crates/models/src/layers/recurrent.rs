@@ -617,7 +617,8 @@ impl RecurrentSpec {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The `type` tag of the cell: `"lstm"` or `"gru"`.
+    pub fn kind(&self) -> &'static str {
         match self {
             RecurrentSpec::Lstm(_) => "lstm",
             RecurrentSpec::Gru(_) => "gru",
