@@ -14,8 +14,16 @@ DIR holds what the Rust side wrote:
 
 The model is `keras_common.build` / `keras_common.compile` (the tutorials' compile: the output
 activation in the model, the loss on probabilities) with Keras' own seeded initialisation
-(`keras.utils.set_random_seed(seed)`), trained by `model.fit` (shuffle, epochs, batch size,
-validation data and `EarlyStopping` as the recipe says). It writes `DIR/results.json`:
+(`keras.utils.set_random_seed(seed)`), trained by `model.fit` (epochs, batch size, validation
+data and `EarlyStopping` as the recipe says) on a `tf.data` pipeline that reshuffles the
+training rows every epoch (seeded).
+
+Why not `model.fit(x, y, shuffle=True)`: with a global seed set, Keras 3 on TensorFlow draws the
+permutation inside a `tf.data` map from a fixed op seed, so every epoch gets the same order
+(Keras 3.15.1 / TF 2.21: epochs 1, 2 and 3 see identical batches). Without a global seed, as in
+the tutorials, the order changes every epoch, which is what Keras documents ("shuffle the
+training data before each epoch") and what textrnn does. `TEXTRNN_KERAS_SEEDED_ORDER=1` keeps
+Keras' seeded behaviour (one permutation for every epoch), for comparison. It writes `DIR/results.json`:
 `test_accuracy`, `test_auc` (binary ROC AUC, or the one-vs-rest macro average for softmax, as
 textrnn reports it; the mean per-label AUC for multi-label), `epochs_run`, `train_seconds`,
 `history` and the Keras / backend versions.
@@ -74,6 +82,18 @@ def test_metrics(kind, probs, labels, targets=None):
     return accuracy, (float(np.mean(aucs)) if aucs else None)
 
 
+def reshuffled(train, weights, batch_size, shuffle, seed):
+    """The training rows as a `tf.data.Dataset` of batches (the last one partial), in a new
+    seeded order every epoch when `shuffle`."""
+    import tensorflow as tf
+
+    parts = (train[0], train[1]) if weights is None else (train[0], train[1], weights)
+    data = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle:
+        data = data.shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def main(directory):
     with open(os.path.join(directory, "anchor.json")) as f:
         cfg = json.load(f)
@@ -118,12 +138,20 @@ def main(directory):
             patience=es.get("patience", 0), min_delta=es.get("min_delta", 0.0),
             restore_best_weights=es.get("restore_best_weights", False),
             baseline=es.get("baseline"), start_from_epoch=es.get("start_from_epoch", 0)))
+    batch_size = int(cfg["batch_size"])
+    shuffle = bool(cfg.get("shuffle", True))
+    weights = tensors.get("train.weights")
     started = time.perf_counter()
-    history = model.fit(
-        train[0], train[1], sample_weight=tensors.get("train.weights"),
-        epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
-        shuffle=bool(cfg.get("shuffle", True)), validation_data=validation,
-        callbacks=callbacks, verbose=2)
+    if os.environ.get("TEXTRNN_KERAS_SEEDED_ORDER", "0") == "1":
+        history = model.fit(
+            train[0], train[1], sample_weight=weights, epochs=int(cfg["epochs"]),
+            batch_size=batch_size, shuffle=shuffle, validation_data=validation,
+            callbacks=callbacks, verbose=2)
+    else:
+        history = model.fit(
+            reshuffled(train, weights, batch_size, shuffle, int(cfg["seed"])),
+            epochs=int(cfg["epochs"]), validation_data=validation, callbacks=callbacks,
+            verbose=2)
     train_seconds = time.perf_counter() - started
     result = {
         "recipe": cfg.get("recipe"),

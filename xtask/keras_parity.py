@@ -3,17 +3,21 @@
 Usage: `python keras_parity.py CASE_DIR`, where CASE_DIR (written by xtask/src/parity.rs) holds
 
 - `case.json`: `layers` (textrnn layer specs, `input_dim` resolved, dropout 0), `maxlen`,
-  `optimizer` (textrnn's `[train] optimizer` table), `steps`, `batch_size`;
+  `optimizer` (textrnn's `[train] optimizer` table), `steps` (batches per epoch), `batch_size`,
+  `epochs`, `rows_per_epoch` and `passes`;
 - `init.safetensors`: the initial parameters under textrnn's keys (Keras layouts);
-- `batches.safetensors`: `tokens` `(steps * batch_size, maxlen)` u32 and `labels`
-  `(steps * batch_size,)` u32, in training order.
+- `batches.safetensors`: `tokens` `(passes * rows_per_epoch, maxlen)` u32 and `labels` u32, in
+  training order: one pass that every epoch repeats (synthetic cases, no shuffling) or every
+  epoch's own (a replayed recipe); an epoch's last batch may be partial;
+- `test.safetensors` (a replayed recipe only): the test split, scored after training.
 
 It builds and compiles the twin with `keras_common`, loads the weights, and runs
 `model.train_on_batch` on each batch in order, calling `model.reset_metrics()` first so that the
 returned loss is that batch's (not the running mean of the epoch). As a check of that, it also
 computes every batch's loss from a forward pass just before the step (`forward_losses`); the two
 agree when `train_on_batch` reports the batch's own loss. Writes `keras.json`
-(`losses`, `forward_losses`, versions) and `keras_final.safetensors` into CASE_DIR.
+(`losses`, `forward_losses`, `test_accuracy` when there is a test split, versions) and
+`keras_final.safetensors` into CASE_DIR.
 """
 import json
 import os
@@ -48,33 +52,47 @@ def main(case_dir):
         targets = labels.astype("float32").reshape(-1, 1)
         loss_fn = keras.losses.BinaryCrossentropy()
 
+    rows = int(case.get("rows_per_epoch", steps * batch))
+    passes = int(case.get("passes", 1))
     losses, forward_losses = [], []
-    # `epochs` passes over the same batches in the same order (textrnn with shuffle off)
-    for i in range(steps * int(case.get("epochs", 1))):
-        step = i % steps
-        x = tokens[step * batch:(step + 1) * batch]
-        y = targets[step * batch:(step + 1) * batch]
-        # dropout is 0 everywhere, so training=True gives the step's own forward pass
-        probs = model(x, training=True)
-        forward_losses.append(float(keras.ops.convert_to_numpy(loss_fn(y, probs))))
-        model.reset_metrics()
-        logs = model.train_on_batch(x, y, return_dict=True)
-        losses.append(float(logs["loss"]))
+    for epoch in range(int(case.get("epochs", 1))):
+        base = (epoch % passes) * rows
+        for step in range(steps):
+            lo, hi = base + step * batch, base + min((step + 1) * batch, rows)
+            step_once(model, loss_fn, tokens[lo:hi], targets[lo:hi], losses, forward_losses)
+
+    out = {"losses": losses, "forward_losses": forward_losses}
+    test_path = os.path.join(case_dir, "test.safetensors")
+    if os.path.exists(test_path):
+        test = load_file(test_path)
+        probs = model.predict(test["tokens"].astype("int32"), batch_size=batch, verbose=0)
+        pred = probs.argmax(axis=1) if kind == "softmax" else (probs[:, 0] > 0.5)
+        out["test_accuracy"] = float(np.mean(pred.astype("int64") == test["labels"]))
 
     final = {k: np.ascontiguousarray(v, dtype="float32")
              for k, v in keras_common.get_weights(model, layers).items()}
     save_file(final, os.path.join(case_dir, "keras_final.safetensors"))
     import tensorflow as tf
 
-    out = {
-        "losses": losses,
-        "forward_losses": forward_losses,
+    out.update({
         "keras": keras.__version__,
         "tensorflow": tf.__version__,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-    }
+    })
     with open(os.path.join(case_dir, "keras.json"), "w") as f:
         json.dump(out, f)
+
+
+def step_once(model, loss_fn, x, y, losses, forward_losses):
+    """One `train_on_batch` on (x, y), recording its reported loss and a forward pass's."""
+    import keras
+
+    # dropout is 0 everywhere, so training=True gives the step's own forward pass
+    probs = model(x, training=True)
+    forward_losses.append(float(keras.ops.convert_to_numpy(loss_fn(y, probs))))
+    model.reset_metrics()
+    logs = model.train_on_batch(x, y, return_dict=True)
+    losses.append(float(logs["loss"]))
 
 
 if __name__ == "__main__":

@@ -850,6 +850,14 @@ probs = np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6], [0.5, 0.4, 
 acc, auc = test_metrics("softmax", probs, np.array([0, 1, 2, 1]))
 # class 0: pos 0.7 over negs .2 .1 .5 -> 1; class 1: pos .5 .4 over .2 .3 -> 1; class 2: 1
 assert (acc, auc) == (0.75, 1.0), (acc, auc)
+# the training rows: every row once an epoch, batches of 8 (the last partial), a new order
+# every epoch even under a global seed (Keras' own shuffle repeats one permutation then)
+import keras; keras.utils.set_random_seed(1)
+from keras_anchor import reshuffled
+ds = reshuffled((np.arange(20, dtype="int32").reshape(20, 1), np.zeros(20, "int32")), None, 8, True, 1)
+epochs = [[[int(v) for v in b[0].numpy().ravel()] for b in ds] for _ in range(2)]
+assert [len(b) for b in epochs[0]] == [8, 8, 4], epochs
+assert sorted(sum(epochs[0], [])) == list(range(20)) and epochs[0] != epochs[1], epochs
 "#;
         let out = std::process::Command::new(&py)
             .args(["-c", check, env!("CARGO_MANIFEST_DIR")])

@@ -135,6 +135,14 @@ enum Command {
         /// textrnn uses; the known difference of docs/results.md, so cases then miss.
         #[arg(long)]
         sparse_embedding_grads: bool,
+        /// With --recipe: replay the recipe's real training on its corpus from this folder (its
+        /// prepared splits, epochs, shuffled order and partial last batch; dropout zeroed) and
+        /// score both sides on the test split; --steps, --epochs and --vocab are then unused.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// With --data-dir: the seed of the replayed run (default the recipe's).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Write a multi-label corpus made from AG News (texts of two topics joined, carrying both,
     /// mixed with single texts) as JSON Lines with label lists; see xtask/src/multilabel.rs.
@@ -222,6 +230,8 @@ fn main() -> ExitCode {
             out,
             keep,
             sparse_embedding_grads,
+            data_dir,
+            seed,
         } => parity::run(parity::Options {
             steps,
             epochs,
@@ -232,6 +242,8 @@ fn main() -> ExitCode {
             out,
             keep,
             sparse_embedding_grads,
+            data_dir,
+            seed,
         }),
         Command::MultilabelAgnews {
             data_dir,

@@ -20,6 +20,13 @@
 //! and exits 0 ("skipped"). `--recipe NAME_OR_PATH` runs the same on a recipe's layers,
 //! optimizer, padding, maxlen and batch size (dropout zeroed, a synthetic vocabulary).
 //!
+//! `--recipe R --data-dir D [--seed S]` replays R's real training instead ([`RealData`]): the
+//! splits `textrnn train` prepares, the initial weights of seed S, every epoch's rows in the
+//! order `fit` draws them ([`textrnn::train::epoch_orders`], reshuffled each epoch, the partial
+//! last batch included), and both sides' test accuracy at the end. It answers whether a gap
+//! between a textrnn run and a Keras run comes from the training itself or from what each side
+//! draws at random (docs/results.md: on agnews-lstm-50-masked the latter).
+//!
 //! Keras' optimizer gets the embedding's gradient dense by default
 //! (`TEXTRNN_KERAS_DENSE_GRADS=1` for the script). On the TensorFlow backend Keras 3 otherwise
 //! receives it as `IndexedSlices`, one slice per token occurrence, and Adam and RMSprop square
@@ -76,6 +83,24 @@ pub struct Options {
     /// one slice per token occurrence, squared slice by slice: Keras' default) instead of dense
     /// (the textbook update textrnn makes); see `keras_common._densifying`.
     pub sparse_embedding_grads: bool,
+    /// With `recipe`: replay the recipe's real training on its corpus from here (see
+    /// [`RealData`]) instead of synthetic batches.
+    pub data_dir: Option<PathBuf>,
+    /// With `data_dir`: the seed of the replayed run (default the recipe's).
+    pub seed: Option<u64>,
+}
+
+/// A recipe's real training, replayed (`--recipe R --data-dir D`): the training split exactly
+/// as `textrnn train` prepares it, every epoch's rows in the order `fit` draws them with the
+/// seed (partial last batch included), the recipe's epochs, and the test split both sides are
+/// scored on at the end. What the synthetic cases cannot show: the real token distribution,
+/// shuffling, the partial batch, a whole training's outcome.
+struct RealData {
+    train: EncodedSplit,
+    test: Option<EncodedSplit>,
+    seed: u64,
+    epochs: usize,
+    shuffle: bool,
 }
 
 /// One configuration: a model, its data shape and its optimizer.
@@ -87,6 +112,8 @@ struct Case {
     vocab: usize,
     padding: Padding,
     optimizer: OptimizerConfig,
+    /// The recipe's real data (`--data-dir`); synthetic batches when `None`.
+    data: Option<RealData>,
 }
 
 /// The configurations: Adam and RMSprop, sigmoid and softmax, LSTM and GRU,
@@ -220,6 +247,7 @@ fn builtin_cases() -> Result<Vec<Case>> {
                 vocab: 500,
                 padding,
                 optimizer,
+                data: None,
             })
         })
         .collect()
@@ -250,6 +278,56 @@ fn recipe_case(name_or_path: &str, vocab: usize) -> Result<Case> {
         vocab,
         padding: recipe.text.padding,
         optimizer: recipe.train.optimizer,
+        data: None,
+    })
+}
+
+/// The case of a recipe's real training (see [`RealData`]), with `seed` instead of the
+/// recipe's when given.
+fn real_case(recipe: Recipe, data_dir: &Path, seed: Option<u64>) -> Result<Case> {
+    let name_or_path = recipe.name.clone();
+    let mut recipe = recipe;
+    if let Some(seed) = seed {
+        recipe.seed = seed;
+    }
+    if recipe.train.class_weight.is_some() {
+        bail!("recipe {name_or_path}: class weights have no Keras twin in keras_parity.py");
+    }
+    let opts = textrnn::TrainOptions {
+        data: textrnn::DataOptions {
+            data_dir: Some(data_dir.to_path_buf()),
+            progress: false,
+        },
+        ..Default::default()
+    };
+    let prepared = textrnn::prepare_data(&recipe, &opts)
+        .with_context(|| format!("preparing the data of recipe {name_or_path}"))?;
+    let resolved = prepared.config.recipe();
+    let mut spec = resolved.model.clone();
+    let mut vocab = prepared.vocab_size;
+    for layer in &mut spec.layers {
+        if let LayerSpec::Embedding(e) = layer {
+            if !e.trainable || e.weights.is_some() {
+                bail!("recipe {name_or_path}: pretrained or frozen embeddings are not replayed");
+            }
+            vocab = e.input_dim.unwrap_or(vocab);
+        }
+    }
+    Ok(Case {
+        name: format!("real-{}-seed-{}", recipe.name, recipe.seed),
+        spec,
+        maxlen: prepared.maxlen(),
+        batch_size: resolved.train.batch_size,
+        vocab,
+        padding: resolved.text.padding,
+        optimizer: resolved.train.optimizer,
+        data: Some(RealData {
+            seed: recipe.seed,
+            epochs: resolved.train.epochs,
+            shuffle: resolved.train.shuffle,
+            train: prepared.train,
+            test: prepared.test,
+        }),
     })
 }
 
@@ -417,6 +495,8 @@ struct CaseResult {
     /// Our losses and Keras'.
     ours_losses: Vec<f64>,
     keras_losses: Vec<f64>,
+    /// Test accuracy after the replayed training (real data only): ours, Keras'.
+    test_accuracy: Option<(f64, Option<f64>)>,
     passed: bool,
     error: Option<String>,
 }
@@ -426,9 +506,11 @@ pub fn run(opts: Options) -> Result<()> {
     if opts.steps == 0 || opts.epochs == 0 {
         bail!("--steps and --epochs must be at least 1");
     }
-    let mut cases = match &opts.recipe {
-        Some(r) => vec![recipe_case(r, opts.vocab)?],
-        None => builtin_cases()?,
+    let mut cases = match (&opts.recipe, &opts.data_dir) {
+        (Some(r), Some(d)) => vec![real_case(Recipe::resolve(r)?, d, opts.seed)?],
+        (Some(r), None) => vec![recipe_case(r, opts.vocab)?],
+        (None, Some(_)) => bail!("--data-dir replays a recipe's training: give --recipe too"),
+        (None, None) => builtin_cases()?,
     };
     if !opts.only.is_empty() {
         cases.retain(|c| opts.only.iter().any(|o| c.name.contains(o.as_str())));
@@ -510,6 +592,7 @@ impl CaseResult {
             weights: Vec::new(),
             ours_losses: Vec::new(),
             keras_losses: Vec::new(),
+            test_accuracy: None,
             passed: false,
             error: None,
         }
@@ -556,13 +639,43 @@ fn run_case(
         Output::Softmax(c) => c,
         Output::MultiLabel(_) => bail!("multi-label models are not covered by the parity harness"),
     };
-    let n = steps
-        .checked_mul(case.batch_size)
-        .context("steps × batch size overflows")?;
-    let train = synthetic_split(case, n, n_classes)?;
-    let (model, varmap) = TextClassifier::init(&spec, case.maxlen, SEED, &device)?;
+    // synthetic: `steps` batches in order, the same every epoch; real: the recipe's training
+    let synthetic;
+    let (train, seed, epochs, shuffle, steps) = match &case.data {
+        Some(d) => (
+            &d.train,
+            d.seed,
+            d.epochs,
+            d.shuffle,
+            d.train.num_batches(case.batch_size),
+        ),
+        None => {
+            let n = steps
+                .checked_mul(case.batch_size)
+                .context("steps × batch size overflows")?;
+            synthetic = synthetic_split(case, n, n_classes)?;
+            (&synthetic, SEED, epochs, false, steps)
+        }
+    };
+    let (model, varmap) = TextClassifier::init(&spec, case.maxlen, seed, &device)?;
     TextClassifier::save(&varmap, dir.join("init.safetensors"))?;
-    write_batches(&train, n, case.maxlen, &dir.join("batches.safetensors"))?;
+    let cfg = TrainConfig {
+        epochs,
+        batch_size: case.batch_size,
+        optimizer: case.optimizer,
+        shuffle,
+        verbose: 0,
+        ..TrainConfig::default()
+    };
+    // the rows in the order the loop below trains on them: one pass when every epoch repeats
+    // it, else every epoch's own
+    let passes = if shuffle { epochs } else { 1 };
+    let order: Vec<usize> = textrnn::train::epoch_orders(train, &cfg, passes, seed)?.concat();
+    write_rows(train, &order, case.maxlen, &dir.join("batches.safetensors"))?;
+    if let Some(test) = case.data.as_ref().and_then(|d| d.test.as_ref()) {
+        let all: Vec<usize> = (0..test.len()).collect();
+        write_rows(test, &all, case.maxlen, &dir.join("test.safetensors"))?;
+    }
     let case_json = json!({
         "name": case.name,
         "layers": spec.layers,
@@ -570,30 +683,28 @@ fn run_case(
         "optimizer": case.optimizer,
         "steps": steps,
         "batch_size": case.batch_size,
+        "rows_per_epoch": train.len(),
+        "passes": passes,
         "padding": case.padding,
         "vocab": case.vocab,
-        "seed": SEED,
+        "seed": seed,
         "epochs": epochs,
     });
     let path = dir.join("case.json");
     textrnn::fs::write(&path, serde_json::to_string_pretty(&case_json)?.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
 
-    // textrnn: the real training loop, one epoch over exactly steps × batch rows in order
-    let cfg = TrainConfig {
-        epochs,
-        batch_size: case.batch_size,
-        optimizer: case.optimizer,
-        shuffle: false,
-        verbose: 0,
-        ..TrainConfig::default()
-    };
+    // textrnn: the real training loop
     let losses = Rc::new(RefCell::new(Vec::with_capacity(steps)));
     let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(BatchLosses(losses.clone()))];
-    textrnn::train::fit(&model, &train, None, &cfg, SEED, &mut callbacks)?;
+    textrnn::train::fit(&model, train, None, &cfg, seed, &mut callbacks)?;
     drop(callbacks);
     let ours_losses = losses.borrow().clone();
     TextClassifier::save(&varmap, dir.join("final.safetensors"))?;
+    let ours_test_accuracy = match case.data.as_ref().and_then(|d| d.test.as_ref()) {
+        Some(test) => Some(textrnn::train::evaluate(&model, test, case.batch_size)?.accuracy),
+        None => None,
+    };
 
     run_keras(dir, sparse_embedding_grads)?;
     let keras: Value = serde_json::from_slice(
@@ -638,22 +749,23 @@ fn run_case(
         passed: target_rel.is_some_and(|r| r <= LOSS_TARGET),
         ours_losses,
         keras_losses,
+        test_accuracy: ours_test_accuracy.map(|ours| (ours, keras["test_accuracy"].as_f64())),
         ..CaseResult::empty(case, steps)
     })
 }
 
-/// The training rows in order: `tokens` `(n, maxlen)` and `labels` `(n)`, both u32.
-fn write_batches(train: &EncodedSplit, n: usize, maxlen: usize, path: &Path) -> Result<()> {
+/// Rows `order` of `split`: `tokens` `(n, maxlen)` and `labels` `(n)`, both u32.
+fn write_rows(split: &EncodedSplit, order: &[usize], maxlen: usize, path: &Path) -> Result<()> {
     let device = Device::Cpu;
+    let n = order.len();
+    let tokens: Vec<u32> = order.iter().flat_map(|&i| split.row(i)).copied().collect();
+    let labels: Vec<u32> = order.iter().map(|&i| split.labels[i]).collect();
     let tensors = HashMap::from([
         (
             "tokens".to_string(),
-            Tensor::from_slice(&train.tokens, (n, maxlen), &device)?,
+            Tensor::from_vec(tokens, (n, maxlen), &device)?,
         ),
-        (
-            "labels".to_string(),
-            Tensor::from_slice(&train.labels, n, &device)?,
-        ),
+        ("labels".to_string(), Tensor::from_vec(labels, n, &device)?),
     ]);
     textrnn::fs::write_with(path, |tmp| -> Result<()> {
         candle_core::safetensors::save(&tensors, tmp)?;
@@ -721,13 +833,22 @@ fn row(r: &CaseResult) -> String {
     match &r.error {
         Some(e) => format!("{}: error: {e}", r.case),
         None => format!(
-            "{}: max rel loss diff {} (first {TARGET_STEPS}: {}), final weights max rel {}",
+            "{}: max rel loss diff {} (first {TARGET_STEPS}: {}), final weights max rel {}{}",
             r.case,
             fmt_opt(r.loss.map(|l| l.max_rel)),
             fmt_opt(r.target_rel),
             fmt_opt(r.worst_weight.as_ref().map(|w| w.rel)),
+            test_accuracies(r),
         ),
     }
+}
+
+/// ", test accuracy textrnn 0.8512 / Keras 0.8520" of a replayed training, else "".
+fn test_accuracies(r: &CaseResult) -> String {
+    r.test_accuracy.map_or_else(String::new, |(ours, keras)| {
+        let keras = keras.map_or_else(|| "-".to_string(), |k| format!("{k:.4}"));
+        format!(", test accuracy textrnn {ours:.4} / Keras {keras}")
+    })
 }
 
 /// The results as a Markdown table.
@@ -751,8 +872,8 @@ fn table(results: &[CaseResult]) -> String {
             .map_or_else(|| "-".to_string(), |w| format!("{:.2e} ({})", w.rel, w.key));
         let result = match &r.error {
             Some(e) => format!("error: {}", e.lines().next().unwrap_or("")),
-            None if r.passed => "pass".to_string(),
-            None => "MISS".to_string(),
+            None if r.passed => format!("pass{}", test_accuracies(r)),
+            None => format!("MISS{}", test_accuracies(r)),
         };
         let _ = writeln!(
             s,
@@ -842,5 +963,45 @@ mod tests {
         let split = synthetic_split(pre, 64, 2).unwrap();
         assert!((0..64).all(|i| split.row(i)[pre.maxlen - 1] != 0));
         assert!(split.labels.iter().all(|&l| l < 2));
+    }
+
+    #[test]
+    fn write_rows_writes_the_rows_in_the_given_order() {
+        let split = EncodedSplit::new(vec![1, 2, 0, 3, 4, 5, 6, 0, 0], 3, vec![0, 1, 2]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.safetensors");
+        write_rows(&split, &[2, 0, 2], 3, &path).unwrap();
+        let t = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+        assert_eq!(
+            t["tokens"].to_vec2::<u32>().unwrap(),
+            vec![vec![6, 0, 0], vec![1, 2, 0], vec![6, 0, 0]]
+        );
+        assert_eq!(t["labels"].to_vec1::<u32>().unwrap(), vec![2, 0, 2]);
+    }
+
+    /// A real-data replay end to end on a tiny corpus (4 batches an epoch, the last partial,
+    /// reshuffled over 6 epochs): Keras from the same weights on the same rows follows
+    /// textrnn's losses and ends at its test accuracy. Skipped without a Python with Keras.
+    #[test]
+    fn real_replay_agrees_with_keras_on_a_tiny_recipe() {
+        if !crate::bench::python_has(
+            "the replay test",
+            "keras, tensorflow, safetensors.numpy",
+            "set TEXTRNN_BENCH_PYTHON to a Python with keras",
+        ) {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut recipe = textrnn::synthetic::tiny_recipe(tmp.path(), "tiny", 3).unwrap();
+        recipe.train.batch_size = 100;
+        let case = real_case(recipe, tmp.path(), Some(5)).unwrap();
+        let data = case.data.as_ref().unwrap();
+        assert_eq!((data.seed, data.epochs, data.shuffle), (5, 6, true));
+        assert_eq!(data.train.num_batches(100), 4);
+        let result = run_case(&case, 0, 0, &tmp.path().join("case"), false).unwrap();
+        assert!(result.passed, "{result:?}");
+        assert_eq!((result.steps, result.ours_losses.len()), (4, 24));
+        let (ours, keras) = result.test_accuracy.unwrap();
+        assert!((ours - keras.unwrap()).abs() <= 0.01, "{ours} vs {keras:?}");
     }
 }

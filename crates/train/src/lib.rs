@@ -54,5 +54,5 @@ pub use optim::{
     RmsPropConfig,
 };
 pub use resume::{FitControl, FitOutcome, CHECKPOINT_FORMAT};
-pub use trainer::{fit, fit_with, DROPOUT_STREAM};
+pub use trainer::{epoch_orders, fit, fit_with, DROPOUT_STREAM};
 pub use weights::{example_weights, ClassWeight};

@@ -61,6 +61,34 @@ use crate::resume::{self, FitControl, FitOutcome, Position, RunKey, TrainState};
 /// Stream of the ChaCha8 generator that drives dropout (the shuffle uses stream 0).
 pub const DROPOUT_STREAM: u64 = 1;
 
+/// The generator that orders the training batches: ChaCha8 seeded with `seed`, stream 0.
+fn shuffle_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// The training rows of `epochs` epochs in the order [`fit`] / [`fit_with`] draw them with `cfg`
+/// (`batch_size`, `shuffle`) and `seed`: one list of row indices per epoch, cut into batches of
+/// `cfg.batch_size` (the last one partial). For replaying a training elsewhere, as
+/// `cargo xtask parity --data-dir` replays a recipe's in Keras.
+pub fn epoch_orders(
+    train: &EncodedSplit,
+    cfg: &TrainConfig,
+    epochs: usize,
+    seed: u64,
+) -> Result<Vec<Vec<usize>>> {
+    let mut rng = shuffle_rng(seed);
+    let cpu = Device::Cpu;
+    (0..epochs)
+        .map(|_| {
+            let mut order = Vec::with_capacity(train.len());
+            for batch in train.batches(cfg.batch_size, cfg.shuffle.then_some(&mut rng), &cpu)? {
+                order.extend(batch?.indices);
+            }
+            Ok(order)
+        })
+        .collect()
+}
+
 /// Trains `model` on `train` (validating on `val` after each epoch) and returns the history.
 ///
 /// Errors before any update on: invalid config, inconsistent splits, labels out of range for
@@ -343,7 +371,7 @@ impl<'a> Trainer<'a> {
             optimizer,
             device: model_device(model),
             vars: model.vars(),
-            shuffle_rng: ChaCha8Rng::seed_from_u64(seed),
+            shuffle_rng: shuffle_rng(seed),
             shuffle_epoch_start: 0,
             dropout_rng,
             train: Tracked::new(metric_names)?,

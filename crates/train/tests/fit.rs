@@ -295,3 +295,63 @@ fn invalid_inputs_are_clear_errors() {
     ));
     assert!(predict_proba(&model, &[1, 2, 3], SEQ, 4, false).is_err());
 }
+
+/// Records the token rows of every training forward pass (dropout mode) of the model it wraps.
+struct Recording {
+    inner: MeanEmbed,
+    rows: std::cell::RefCell<Vec<Vec<u32>>>,
+}
+
+impl Classifier for Recording {
+    fn forward_t(
+        &self,
+        tokens: &candle_core::Tensor,
+        mode: &mut textrnn_models::Mode,
+    ) -> candle_core::Result<candle_core::Tensor> {
+        if mode.rng().is_some() {
+            self.rows.borrow_mut().extend(tokens.to_vec2::<u32>()?);
+        }
+        self.inner.forward_t(tokens, mode)
+    }
+
+    fn output(&self) -> Output {
+        self.inner.output()
+    }
+
+    fn vars(&self) -> Vec<candle_core::Var> {
+        self.inner.vars()
+    }
+}
+
+#[test]
+fn epoch_orders_are_the_rows_fit_trains_on_in_its_order() {
+    // 50 rows in batches of 16: 3 full batches and a partial one of 2, reshuffled every epoch
+    let train = synthetic(50, 3, 2);
+    for shuffle in [true, false] {
+        let cfg = TrainConfig {
+            batch_size: 16,
+            shuffle,
+            ..quiet(3)
+        };
+        let model = Recording {
+            inner: MeanEmbed::new(Output::Softmax(2), 1, 0.0),
+            rows: Default::default(),
+        };
+        fit(&model, &train, None, &cfg, 11, &mut []).unwrap();
+        let orders = textrnn_train::epoch_orders(&train, &cfg, 3, 11).unwrap();
+        assert_eq!(orders.len(), 3);
+        let expected: Vec<Vec<u32>> = orders
+            .iter()
+            .flatten()
+            .map(|&i| train.row(i).to_vec())
+            .collect();
+        assert_eq!(*model.rows.borrow(), expected, "shuffle {shuffle}");
+        for order in &orders {
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..50).collect::<Vec<_>>());
+        }
+        // reshuffled every epoch when shuffling, else the split's order every time
+        assert_eq!(orders[0] != orders[1], shuffle);
+    }
+}
