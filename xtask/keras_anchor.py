@@ -16,14 +16,7 @@ The model is `keras_common.build` / `keras_common.compile` (the tutorials' compi
 activation in the model, the loss on probabilities) with Keras' own seeded initialisation
 (`keras.utils.set_random_seed(seed)`), trained by `model.fit` (epochs, batch size, validation
 data and `EarlyStopping` as the recipe says) on a `tf.data` pipeline that reshuffles the
-training rows every epoch (seeded).
-
-Why not `model.fit(x, y, shuffle=True)`: with a global seed set, Keras 3 on TensorFlow draws the
-permutation inside a `tf.data` map from a fixed op seed, so every epoch gets the same order
-(Keras 3.15.1 / TF 2.21: epochs 1, 2 and 3 see identical batches). Without a global seed, as in
-the tutorials, the order changes every epoch, which is what Keras documents ("shuffle the
-training data before each epoch") and what textrnn does. `TEXTRNN_KERAS_SEEDED_ORDER=1` keeps
-Keras' seeded behaviour (one permutation for every epoch), for comparison. It writes `DIR/results.json`:
+training rows every epoch (seeded; see `reshuffled`). It writes `DIR/results.json`:
 `test_accuracy`, `test_auc` (binary ROC AUC, or the one-vs-rest macro average for softmax, as
 textrnn reports it; the mean per-label AUC for multi-label), `epochs_run`, `train_seconds`,
 `history` and the Keras / backend versions.
@@ -84,7 +77,15 @@ def test_metrics(kind, probs, labels, targets=None):
 
 def reshuffled(train, weights, batch_size, shuffle, seed):
     """The training rows as a `tf.data.Dataset` of batches (the last one partial), in a new
-    seeded order every epoch when `shuffle`."""
+    seeded order every epoch when `shuffle`.
+
+    Why not `model.fit(x, y, shuffle=True)`: with a global seed set, Keras 3 on TensorFlow draws
+    the permutation inside a `tf.data` map from a fixed op seed, so every epoch gets the same
+    order (Keras 3.15.1 / TF 2.21: epochs 1, 2 and 3 see identical batches). Without a global
+    seed, as in the tutorials, the order changes every epoch, which is what Keras documents
+    ("shuffle the training data before each epoch") and what textrnn does.
+    `TEXTRNN_KERAS_SEEDED_ORDER=1` keeps Keras' seeded behaviour, for comparison.
+    """
     import tensorflow as tf
 
     parts = (train[0], train[1]) if weights is None else (train[0], train[1], weights)

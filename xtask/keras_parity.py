@@ -25,6 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import keras_anchor  # noqa: E402
 import keras_common  # noqa: E402
 import numpy as np  # noqa: E402
 from safetensors.numpy import load_file, save_file  # noqa: E402
@@ -66,8 +67,8 @@ def main(case_dir):
     if os.path.exists(test_path):
         test = load_file(test_path)
         probs = model.predict(test["tokens"].astype("int32"), batch_size=batch, verbose=0)
-        pred = probs.argmax(axis=1) if kind == "softmax" else (probs[:, 0] > 0.5)
-        out["test_accuracy"] = float(np.mean(pred.astype("int64") == test["labels"]))
+        # scored as the anchor scores it (and textrnn: argmax, or p > 0.5)
+        out["test_accuracy"] = keras_anchor.test_metrics(kind, probs, test["labels"])[0]
 
     final = {k: np.ascontiguousarray(v, dtype="float32")
              for k, v in keras_common.get_weights(model, layers).items()}

@@ -284,14 +284,13 @@ fn recipe_case(name_or_path: &str, vocab: usize) -> Result<Case> {
 
 /// The case of a recipe's real training (see [`RealData`]), with `seed` instead of the
 /// recipe's when given.
-fn real_case(recipe: Recipe, data_dir: &Path, seed: Option<u64>) -> Result<Case> {
-    let name_or_path = recipe.name.clone();
-    let mut recipe = recipe;
+fn real_case(mut recipe: Recipe, data_dir: &Path, seed: Option<u64>) -> Result<Case> {
+    let name = recipe.name.clone();
     if let Some(seed) = seed {
         recipe.seed = seed;
     }
     if recipe.train.class_weight.is_some() {
-        bail!("recipe {name_or_path}: class weights have no Keras twin in keras_parity.py");
+        bail!("recipe {name}: class weights have no Keras twin in keras_parity.py");
     }
     let opts = textrnn::TrainOptions {
         data: textrnn::DataOptions {
@@ -301,14 +300,14 @@ fn real_case(recipe: Recipe, data_dir: &Path, seed: Option<u64>) -> Result<Case>
         ..Default::default()
     };
     let prepared = textrnn::prepare_data(&recipe, &opts)
-        .with_context(|| format!("preparing the data of recipe {name_or_path}"))?;
+        .with_context(|| format!("preparing the data of recipe {name}"))?;
     let resolved = prepared.config.recipe();
     let mut spec = resolved.model.clone();
     let mut vocab = prepared.vocab_size;
     for layer in &mut spec.layers {
         if let LayerSpec::Embedding(e) = layer {
             if !e.trainable || e.weights.is_some() {
-                bail!("recipe {name_or_path}: pretrained or frozen embeddings are not replayed");
+                bail!("recipe {name}: pretrained or frozen embeddings are not replayed");
             }
             vocab = e.input_dim.unwrap_or(vocab);
         }
@@ -670,7 +669,7 @@ fn run_case(
     // the rows in the order the loop below trains on them: one pass when every epoch repeats
     // it, else every epoch's own
     let passes = if shuffle { epochs } else { 1 };
-    let order: Vec<usize> = textrnn::train::epoch_orders(train, &cfg, passes, seed)?.concat();
+    let order: Vec<usize> = textrnn::train::epoch_orders(train, &cfg, passes, seed).concat();
     write_rows(train, &order, case.maxlen, &dir.join("batches.safetensors"))?;
     if let Some(test) = case.data.as_ref().and_then(|d| d.test.as_ref()) {
         let all: Vec<usize> = (0..test.len()).collect();

@@ -160,6 +160,16 @@ impl EncodedSplit {
         self.len().div_ceil(batch_size.max(1))
     }
 
+    /// The rows [`batches`](Self::batches) visits, in its order: `0..N`, or a permutation drawn
+    /// from `shuffle` (Fisher–Yates).
+    pub fn order(&self, shuffle: Option<&mut ChaCha8Rng>) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        if let Some(rng) = shuffle {
+            order.shuffle(rng);
+        }
+        order
+    }
+
     /// Mini-batches in order, or shuffled with `shuffle`; see the module docs.
     pub fn batches(
         &self,
@@ -171,13 +181,9 @@ impl EncodedSplit {
         if batch_size == 0 {
             return Err(Error::config("batch_size", "must be at least 1"));
         }
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        if let Some(rng) = shuffle {
-            order.shuffle(rng);
-        }
         Ok(Batches {
             split: self,
-            order,
+            order: self.order(shuffle),
             batch_size,
             pos: 0,
             device: device.clone(),

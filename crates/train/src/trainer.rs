@@ -66,26 +66,19 @@ fn shuffle_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
-/// The training rows of `epochs` epochs in the order [`fit`] / [`fit_with`] draw them with `cfg`
-/// (`batch_size`, `shuffle`) and `seed`: one list of row indices per epoch, cut into batches of
-/// `cfg.batch_size` (the last one partial). For replaying a training elsewhere, as
-/// `cargo xtask parity --data-dir` replays a recipe's in Keras.
+/// The training rows of `epochs` epochs in the order [`fit`] / [`fit_with`] draw them with
+/// `cfg.shuffle` and `seed`: one list of row indices per epoch ([`EncodedSplit::order`]), which
+/// `fit` cuts into batches of `cfg.batch_size` (the last one partial). For replaying a training
+/// elsewhere, as `cargo xtask parity --data-dir` replays a recipe's in Keras.
 pub fn epoch_orders(
     train: &EncodedSplit,
     cfg: &TrainConfig,
     epochs: usize,
     seed: u64,
-) -> Result<Vec<Vec<usize>>> {
+) -> Vec<Vec<usize>> {
     let mut rng = shuffle_rng(seed);
-    let cpu = Device::Cpu;
     (0..epochs)
-        .map(|_| {
-            let mut order = Vec::with_capacity(train.len());
-            for batch in train.batches(cfg.batch_size, cfg.shuffle.then_some(&mut rng), &cpu)? {
-                order.extend(batch?.indices);
-            }
-            Ok(order)
-        })
+        .map(|_| train.order(cfg.shuffle.then_some(&mut rng)))
         .collect()
 }
 
