@@ -130,9 +130,10 @@ enum Command {
         /// Keep every configuration's weights, batches and losses after comparing.
         #[arg(long)]
         keep: bool,
-        /// Let Keras update the embedding from TensorFlow's sparse gradient (its default: the
-        /// second moment sums each occurrence's squared gradient) instead of the dense one
-        /// textrnn uses; the known difference of docs/results.md, so cases then miss.
+        /// Update the embedding from per-occurrence gradients on both sides, as Keras does on
+        /// TensorFlow by default (the second moment sums each occurrence's squared gradient;
+        /// textrnn's `[train] embedding_gradients = "sparse"`), in every case; otherwise each
+        /// case uses its recipe's setting (dense for the built-in cases).
         #[arg(long)]
         sparse_embedding_grads: bool,
         /// With --recipe: replay the recipe's real training on its corpus from this folder (its

@@ -100,10 +100,35 @@ impl Output {
     }
 }
 
+/// One embedding lookup of a forward pass, recorded by [`Classifier::forward_recording`]: the
+/// table, the `N` ids looked up and a zero probe `(N, E)` added to the looked-up rows. After
+/// backward the probe's gradient is the gradient of every occurrence, row by row: what
+/// TensorFlow hands Keras' optimizers as `IndexedSlices` instead of the table's summed gradient.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The `(V, E)` table (a training variable).
+    pub table: Tensor,
+    /// The ids looked up, `(N)` `u32`, in the order of the probe's rows.
+    pub ids: Tensor,
+    /// Zeros `(N, E)` added to the looked-up rows, so that backward keeps their gradient.
+    pub probe: Var,
+}
+
 /// A model that turns token ids into logits; what `textrnn-train` trains and evaluates.
 pub trait Classifier {
     /// Logits `(batch, C)` for token ids `(batch, seq_len)` of dtype `u32`.
     fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor>;
+
+    /// [`Classifier::forward_t`], also returning every lookup of a trainable embedding table
+    /// ([`Lookup`]), for an optimizer that updates tables from per-occurrence gradients. The
+    /// logits are the same; the default records none.
+    fn forward_recording(
+        &self,
+        tokens: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<(Tensor, Vec<Lookup>)> {
+        Ok((self.forward_t(tokens, mode)?, Vec::new()))
+    }
 
     /// The output activation (decides the loss).
     fn output(&self) -> Output;

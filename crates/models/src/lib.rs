@@ -40,7 +40,7 @@ pub mod onnx;
 mod spec;
 mod summary;
 
-pub use classifier::{Classifier, Mode, Output};
+pub use classifier::{Classifier, Lookup, Mode, Output};
 pub use device::select_device;
 pub use error::{Error, Result};
 pub use header::{

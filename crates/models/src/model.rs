@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::init::init_params;
 use crate::layers::{BuildContext, Flow, Forward};
 use crate::spec::ModelSpec;
-use crate::{Classifier, Mode, Output};
+use crate::{Classifier, Lookup, Mode, Output};
 
 /// A text classifier built from a [`ModelSpec`].
 #[derive(Debug, Clone)]
@@ -182,26 +182,59 @@ impl TextClassifier {
     }
 }
 
-impl Classifier for TextClassifier {
+impl TextClassifier {
     /// Runs the layers in order; an embedding directly followed by a layer that can read its
-    /// table (a recurrent layer, when cheaper) is folded into that layer.
-    fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+    /// table (a recurrent layer, when cheaper) is folded into that layer, unless `lookups`
+    /// records the embedding's lookups (the fold has no per-occurrence rows to record).
+    fn run(
+        &self,
+        tokens: &Tensor,
+        mode: &mut Mode,
+        mut lookups: Option<&mut Vec<Lookup>>,
+    ) -> candle_core::Result<Tensor> {
         let mut flow = Flow {
             x: tokens.clone(),
             mask: None,
         };
         let mut layers = self.layers.iter().peekable();
         while let Some(layer) = layers.next() {
-            if let (Some(embedding), Some(next)) = (layer.as_embedding(), layers.peek()) {
-                if let Some(folded) = next.forward_on_embedding(tokens, embedding, mode)? {
-                    layers.next();
-                    flow = folded;
+            if let Some(embedding) = layer.as_embedding() {
+                if let Some(lookups) = lookups.as_deref_mut() {
+                    let (next, lookup) = embedding.forward_flow_recorded(flow)?;
+                    lookups.extend(lookup);
+                    flow = next;
                     continue;
+                }
+                if let Some(next) = layers.peek() {
+                    if let Some(folded) = next.forward_on_embedding(tokens, embedding, mode)? {
+                        layers.next();
+                        flow = folded;
+                        continue;
+                    }
                 }
             }
             flow = layer.forward_flow(flow, mode)?;
         }
         Ok(flow.x)
+    }
+}
+
+impl Classifier for TextClassifier {
+    /// Runs the layers in order; an embedding directly followed by a layer that can read its
+    /// table (a recurrent layer, when cheaper) is folded into that layer.
+    fn forward_t(&self, tokens: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+        self.run(tokens, mode, None)
+    }
+
+    /// The layers in order, the embedding never folded, its lookups recorded.
+    fn forward_recording(
+        &self,
+        tokens: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<(Tensor, Vec<Lookup>)> {
+        let mut lookups = Vec::new();
+        let logits = self.run(tokens, mode, Some(&mut lookups))?;
+        Ok((logits, lookups))
     }
 
     fn output(&self) -> Output {

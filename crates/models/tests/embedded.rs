@@ -118,3 +118,68 @@ fn cached_tables_follow_weight_updates() -> TestResult {
     }
     Ok(())
 }
+
+/// `forward_recording` runs the embedding unfolded and records its lookup: the logits and every
+/// variable's gradient equal the folded pass' (6 x 9 = 54 tokens over 30 rows fold), and the
+/// probe's gradient holds each occurrence's share of the table's gradient, which its rows
+/// add up to. A frozen table records nothing.
+#[test]
+fn recorded_lookups_carry_every_occurrence_gradient() -> TestResult {
+    let s = spec(
+        r#"[{"type": "embedding", "input_dim": 30, "output_dim": 8, "mask_zero": true},
+            {"type": "lstm", "units": 5},
+            {"type": "dense", "units": 3, "activation": "softmax"}]"#,
+    )?;
+    let (model, varmap) = TextClassifier::init(&s, 9, 7, &CPU)?;
+    let ids = tokens(6, 9, 30, Some(4))?;
+    let weights = randn(&[6, 3], 11, DType::F32)?;
+    let folded = model.forward_t(&ids, &mut Mode::Eval)?;
+    let (recorded, lookups) = model.forward_recording(&ids, &mut Mode::Eval)?;
+    assert!(max_abs_diff(&folded, &recorded)? < 1e-6);
+    let [lookup] = lookups.as_slice() else {
+        return Err(format!("{} lookups, expected 1", lookups.len()).into());
+    };
+    assert_eq!(
+        lookup.ids.to_vec1::<u32>()?,
+        ids.flatten_all()?.to_vec1::<u32>()?
+    );
+    assert_eq!(lookup.probe.dims(), &[54, 8]);
+    let folded_grads = folded.mul(&weights)?.sum_all()?.backward()?;
+    let recorded_grads = recorded.mul(&weights)?.sum_all()?.backward()?;
+    for (name, var) in varmap.data().lock().map_err(|e| e.to_string())?.iter() {
+        let (Some(a), Some(b)) = (
+            folded_grads.get(var.as_tensor()),
+            recorded_grads.get(var.as_tensor()),
+        ) else {
+            return Err(format!("no gradient for {name}").into());
+        };
+        assert!(max_abs_diff(a, b)? < 1e-5, "d{name}");
+    }
+    let per_occurrence = recorded_grads
+        .get(lookup.probe.as_tensor())
+        .ok_or("no gradient for the probe")?;
+    let table_grad = recorded_grads
+        .get(&lookup.table)
+        .ok_or("no gradient for the table")?;
+    let summed = lookup
+        .table
+        .zeros_like()?
+        .index_add(&lookup.ids, per_occurrence, 0)?;
+    assert!(max_abs_diff(&summed, table_grad)? < 1e-6);
+    // padding occurrences (masked out of the LSTM) get no gradient
+    let flat = lookup.ids.to_vec1::<u32>()?;
+    let norms = per_occurrence.sqr()?.sum(1)?.to_vec1::<f32>()?;
+    for (id, norm) in flat.iter().zip(&norms) {
+        assert_eq!(*id == 0, *norm == 0.0, "id {id}: |g|² = {norm}");
+    }
+
+    let frozen = spec(
+        r#"[{"type": "embedding", "input_dim": 30, "output_dim": 8, "trainable": false},
+            {"type": "gru", "units": 4},
+            {"type": "dense", "units": 1, "activation": "sigmoid"}]"#,
+    )?;
+    let (model, _varmap) = TextClassifier::init(&frozen, 9, 7, &CPU)?;
+    let (_, lookups) = model.forward_recording(&ids, &mut Mode::Eval)?;
+    assert!(lookups.is_empty());
+    Ok(())
+}

@@ -39,7 +39,7 @@ pub use callbacks::{
     EarlyStoppingConfig, EpochLogs, EpochRecord, History, Logs, Monitor, MonitorMode, ProgressBar,
     SaveFn, TrainBegin, WARNINGS_KEY,
 };
-pub use config::{metric_by_name, TrainConfig};
+pub use config::{metric_by_name, EmbeddingGradients, TrainConfig};
 pub use data::{Batch, Batches, EncodedSplit};
 pub use divergence::{divergence, DIVERGENCE_LOSS_FACTOR, DIVERGENCE_MAX_LOSS};
 pub use error::{Error, Result};
@@ -51,7 +51,7 @@ pub use loss::{binary_cross_entropy_with_logits, sparse_categorical_cross_entrop
 pub use metrics::{Accuracy, Auc, Direction, LossMean, Metric, MetricBatch, MetricState};
 pub use optim::{
     Adam, AdamConfig, AnyOptimizer, Optimizer, OptimizerConfig, OptimizerState, RmsProp,
-    RmsPropConfig,
+    RmsPropConfig, SquaredGrads,
 };
 pub use resume::{FitControl, FitOutcome, CHECKPOINT_FORMAT};
 pub use trainer::{epoch_orders, fit, fit_with, DROPOUT_STREAM};

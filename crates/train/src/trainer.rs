@@ -8,7 +8,9 @@
 //!         logits = model.forward_t(tokens, Train)   // (b, 1) sigmoid or (b, C) softmax
 //!         loss   = bce / scce(logits, labels)        // scalar, stable form; Σ w_i l_i / b
 //!                                                    // with the split's per-example weights
-//!         optimizer.step(loss.backward())            // over model.vars()
+//!         optimizer.step(loss.backward())            // over model.vars(); with
+//!                                                    // embedding_gradients = "sparse", the
+//!                                                    // table's g² is Σ of its occurrences' g²
 //!         metrics.update(probabilities(logits), labels, loss)
 //!     val: the same in Eval mode without updates    // → val_loss, val_<metric>
 //!     callbacks.on_epoch_end(...)                   // any Stop ends training
@@ -46,7 +48,7 @@ use crate::callbacks::{
     BatchLogs, Callback, CallbackState, Control, EarlyStopping, EpochLogs, EpochRecord, History,
     Logs, ProgressBar, TrainBegin,
 };
-use crate::config::{metric_by_name, TrainConfig};
+use crate::config::{metric_by_name, EmbeddingGradients, TrainConfig};
 use crate::data::{Batch, EncodedSplit};
 use crate::divergence::divergence;
 use crate::error::{Error, Result};
@@ -55,7 +57,7 @@ use crate::inference::{
 };
 use crate::loss::Loss;
 use crate::metrics::{LossMean, Metric, MetricBatch, MetricState};
-use crate::optim::{AnyOptimizer, Optimizer};
+use crate::optim::{AnyOptimizer, Optimizer, SquaredGrads};
 use crate::resume::{self, FitControl, FitOutcome, Position, RunKey, TrainState};
 
 /// Stream of the ChaCha8 generator that drives dropout (the shuffle uses stream 0).
@@ -518,9 +520,11 @@ impl<'a> Trainer<'a> {
     /// Forward with dropout, loss, backward and one optimizer update on `batch` (number `index`
     /// of `epoch`); feeds the training metrics and returns the batch's mean loss.
     fn train_step(&mut self, epoch: usize, index: usize, batch: &Batch) -> Result<f64> {
-        let logits = self
-            .model
-            .forward_t(&batch.tokens, &mut Mode::Train(&mut self.dropout_rng))?;
+        let mut mode = Mode::Train(&mut self.dropout_rng);
+        let (logits, lookups) = match self.cfg.embedding_gradients {
+            EmbeddingGradients::Dense => (self.model.forward_t(&batch.tokens, &mut mode)?, vec![]),
+            EmbeddingGradients::Sparse => self.model.forward_recording(&batch.tokens, &mut mode)?,
+        };
         check_logits(self.output, &logits, batch.len())?;
         // Per-example weights (class × sample weight) scale the training loss only.
         let loss =
@@ -534,7 +538,13 @@ impl<'a> Trainer<'a> {
                 value,
             });
         }
-        self.optimizer.step(&loss.backward()?)?;
+        let grads = loss.backward()?;
+        if lookups.is_empty() {
+            self.optimizer.step(&grads)?;
+        } else {
+            let squares = SquaredGrads::sparse(&lookups, &grads)?;
+            self.optimizer.step_with(&grads, &squares)?;
+        }
         let (probs, labels, n_classes) = metric_view(
             self.output,
             host_probs(self.output, &logits.detach())?,

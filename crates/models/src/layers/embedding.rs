@@ -31,7 +31,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use candle_core::Tensor;
+use candle_core::{Tensor, Var};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +40,7 @@ use crate::error::Result;
 use crate::init::{Initializer, ParamSpec};
 use crate::onnx::proto::tensor_proto::DataType;
 use crate::onnx::{int, OnnxLayer, PaddingSide};
-use crate::Mode;
+use crate::{Lookup, Mode};
 
 /// Keras `Embedding`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,6 +230,30 @@ impl Embedding {
             .reshape((b, t, e))
     }
 
+    /// [`Embedding::forward`] with the lookup recorded ([`Lookup`]): the looked-up rows plus a
+    /// zero probe, whose gradient after backward is each occurrence's. A frozen table (not a
+    /// variable) records nothing.
+    pub fn forward_recorded(&self, ids: &Tensor) -> candle_core::Result<(Tensor, Option<Lookup>)> {
+        if !self.embeddings.is_variable() {
+            return Ok((self.forward(ids)?, None));
+        }
+        let (b, t) = ids.dims2()?;
+        let e = self.embeddings.dim(1)?;
+        let ids = ids.flatten_all()?;
+        let probe = Var::zeros(
+            (b * t, e),
+            self.embeddings.dtype(),
+            self.embeddings.device(),
+        )?;
+        let rows = (self.embeddings.embedding(&ids)? + probe.as_tensor())?;
+        let lookup = Lookup {
+            table: self.embeddings.clone(),
+            ids,
+            probe,
+        };
+        Ok((rows.reshape((b, t, e))?, Some(lookup)))
+    }
+
     /// The `(input_dim, output_dim)` table.
     pub fn embeddings(&self) -> &Tensor {
         &self.embeddings
@@ -256,5 +280,20 @@ impl Forward for Embedding {
 
     fn as_embedding(&self) -> Option<&Embedding> {
         Some(self)
+    }
+}
+
+impl Embedding {
+    /// [`Forward::forward_flow`] with the lookup recorded ([`Embedding::forward_recorded`]).
+    pub(crate) fn forward_flow_recorded(
+        &self,
+        flow: Flow,
+    ) -> candle_core::Result<(Flow, Option<Lookup>)> {
+        let (x, lookup) = self.forward_recorded(&flow.x)?;
+        let flow = Flow {
+            mask: self.compute_mask(&flow.x)?,
+            x,
+        };
+        Ok((flow, lookup))
     }
 }

@@ -28,9 +28,11 @@
 
 use std::sync::Mutex;
 
-use candle_core::{backprop::GradStore, CpuStorage, Device, InplaceOp2, Layout, Tensor, Var};
+use candle_core::{
+    backprop::GradStore, CpuStorage, Device, InplaceOp2, InplaceOp3, Layout, Tensor, Var,
+};
 
-use super::{check_range, invalid, Optimizer, OptimizerState, Slots};
+use super::{check_range, invalid, Optimizer, OptimizerState, Slots, SquaredGrads};
 use crate::error::Result;
 
 /// Hyper-parameters of [`Adam`] (Keras names and defaults).
@@ -176,14 +178,20 @@ fn contiguous<'a, T: candle_core::WithDType>(
 }
 
 impl FusedStep<'_> {
+    /// The step on `p` with gradient `g`; `sq` replaces `g²` in `v` ([`SquaredGrads`]).
     fn run<T: AdamFloat>(
         &self,
         p: &mut [T],
         g: &[T],
+        sq: Option<&[T]>,
         m: &mut [T],
         v: &mut [T],
     ) -> candle_core::Result<()> {
-        if g.len() != p.len() || m.len() != p.len() || v.len() != p.len() {
+        if g.len() != p.len()
+            || m.len() != p.len()
+            || v.len() != p.len()
+            || sq.is_some_and(|sq| sq.len() != p.len())
+        {
             candle_core::bail!("adam: gradient, moments and variable sizes differ");
         }
         let c = |x: f64| T::from_f64(x);
@@ -193,13 +201,55 @@ impl FusedStep<'_> {
             c(self.epsilon),
             c(self.alpha),
         );
-        for i in 0..p.len() {
-            let gi = g[i];
-            m[i] += (gi - m[i]) * b1;
-            v[i] += (gi * gi - v[i]) * b2;
-            p[i] -= (m[i] * alpha) / (v[i].sqrt() + eps);
+        // two loops, so that the usual one stays as tight as it was
+        match sq {
+            None => {
+                for i in 0..p.len() {
+                    let gi = g[i];
+                    m[i] += (gi - m[i]) * b1;
+                    v[i] += (gi * gi - v[i]) * b2;
+                    p[i] -= (m[i] * alpha) / (v[i].sqrt() + eps);
+                }
+            }
+            Some(sq) => {
+                for i in 0..p.len() {
+                    let gi = g[i];
+                    m[i] += (gi - m[i]) * b1;
+                    v[i] += (sq[i] - v[i]) * b2;
+                    p[i] -= (m[i] * alpha) / (v[i].sqrt() + eps);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The step on the variable's storage `s1` with gradient `s2` and, when given, squares `s3`.
+    fn apply(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        (s2, l2): (&CpuStorage, &Layout),
+        s3: Option<(&CpuStorage, &Layout)>,
+    ) -> candle_core::Result<()> {
+        let mut moments = self
+            .moments
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))?;
+        let (m, v) = &mut *moments;
+        let Some((start, end)) = l1.contiguous_offsets() else {
+            candle_core::bail!("adam: variable is not contiguous");
+        };
+        match (s1, m, v) {
+            (CpuStorage::F32(p), CpuStorage::F32(m), CpuStorage::F32(v)) => {
+                let sq = s3.map(|(s, l)| contiguous::<f32>(s, l)).transpose()?;
+                self.run(&mut p[start..end], contiguous::<f32>(s2, l2)?, sq, m, v)
+            }
+            (CpuStorage::F64(p), CpuStorage::F64(m), CpuStorage::F64(v)) => {
+                let sq = s3.map(|(s, l)| contiguous::<f64>(s, l)).transpose()?;
+                self.run(&mut p[start..end], contiguous::<f64>(s2, l2)?, sq, m, v)
+            }
+            _ => candle_core::bail!("adam: variable, gradient and moments differ in dtype"),
+        }
     }
 }
 
@@ -232,23 +282,26 @@ impl InplaceOp2 for FusedStep<'_> {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<()> {
-        let mut moments = self
-            .moments
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))?;
-        let (m, v) = &mut *moments;
-        let Some((start, end)) = l1.contiguous_offsets() else {
-            candle_core::bail!("adam: variable is not contiguous");
-        };
-        match (s1, m, v) {
-            (CpuStorage::F32(p), CpuStorage::F32(m), CpuStorage::F32(v)) => {
-                self.run(&mut p[start..end], contiguous::<f32>(s2, l2)?, m, v)
-            }
-            (CpuStorage::F64(p), CpuStorage::F64(m), CpuStorage::F64(v)) => {
-                self.run(&mut p[start..end], contiguous::<f64>(s2, l2)?, m, v)
-            }
-            _ => candle_core::bail!("adam: variable, gradient and moments differ in dtype"),
-        }
+        self.apply(s1, l1, (s2, l2), None)
+    }
+}
+
+/// The step with replaced squares: the third operand is `g²`'s replacement.
+impl InplaceOp3 for FusedStep<'_> {
+    fn name(&self) -> &'static str {
+        "textrnn-adam-step-squares"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<()> {
+        self.apply(s1, l1, (s2, l2), Some((s3, l3)))
     }
 }
 
@@ -274,6 +327,59 @@ impl Adam {
         self.slots.export(|var, moments| moments.export(var))
     }
 
+    /// [`Optimizer::step`], the second moment `v` of the variables `squares` lists fed their
+    /// replacement for `g²` ([`SquaredGrads`]).
+    pub fn step_with(
+        &mut self,
+        grads: &GradStore,
+        squares: &SquaredGrads,
+    ) -> candle_core::Result<()> {
+        let c = self.config;
+        let t = (self.slots.iterations + 1) as f64;
+        let alpha = c.learning_rate * (1.0 - c.beta_2.powf(t)).sqrt() / (1.0 - c.beta_1.powf(t));
+        self.slots.step(grads, squares, |var, moments, g, sq| {
+            match moments {
+                Moments::Cpu(moments) if g.dtype() == var.dtype() => {
+                    let step = FusedStep {
+                        moments,
+                        beta_1: c.beta_1,
+                        beta_2: c.beta_2,
+                        epsilon: c.epsilon,
+                        alpha,
+                    };
+                    match sq {
+                        Some(sq) => var.as_tensor().inplace_op3(
+                            &g.contiguous()?,
+                            &sq.contiguous()?,
+                            &step,
+                        )?,
+                        None => var.as_tensor().inplace_op2(&g.contiguous()?, &step)?,
+                    }
+                }
+                Moments::Cpu(_) => {
+                    return Err(candle_core::Error::Msg(format!(
+                        "adam: gradient is {:?} but the variable is {:?}",
+                        g.dtype(),
+                        var.dtype()
+                    )));
+                }
+                Moments::Tensors { m, v } => {
+                    *m = (&*m + ((&g - &*m)? * (1.0 - c.beta_1))?)?;
+                    let sq = match sq {
+                        Some(sq) => sq,
+                        None => g.sqr()?,
+                    };
+                    *v = (&*v + ((sq - &*v)? * (1.0 - c.beta_2))?)?;
+                    let denom = (v.sqrt()? + c.epsilon)?;
+                    let update = ((&*m * alpha)? / denom)?;
+                    let p = var.as_detached_tensor();
+                    var.set(&(p - update)?)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Continues from a [`Adam::state`] of the same variables (shapes and dtypes checked).
     pub fn load_state(&mut self, state: &OptimizerState) -> candle_core::Result<()> {
         self.slots
@@ -297,39 +403,7 @@ impl Optimizer for Adam {
     /// Applies one update to every variable that has a gradient in `grads`; the others keep
     /// their values and state.
     fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        let c = self.config;
-        let t = (self.slots.iterations + 1) as f64;
-        let alpha = c.learning_rate * (1.0 - c.beta_2.powf(t)).sqrt() / (1.0 - c.beta_1.powf(t));
-        self.slots.step(grads, |var, moments, g| {
-            match moments {
-                Moments::Cpu(moments) if g.dtype() == var.dtype() => {
-                    let step = FusedStep {
-                        moments,
-                        beta_1: c.beta_1,
-                        beta_2: c.beta_2,
-                        epsilon: c.epsilon,
-                        alpha,
-                    };
-                    var.as_tensor().inplace_op2(&g.contiguous()?, &step)?;
-                }
-                Moments::Cpu(_) => {
-                    return Err(candle_core::Error::Msg(format!(
-                        "adam: gradient is {:?} but the variable is {:?}",
-                        g.dtype(),
-                        var.dtype()
-                    )));
-                }
-                Moments::Tensors { m, v } => {
-                    *m = (&*m + ((&g - &*m)? * (1.0 - c.beta_1))?)?;
-                    *v = (&*v + ((g.sqr()? - &*v)? * (1.0 - c.beta_2))?)?;
-                    let denom = (v.sqrt()? + c.epsilon)?;
-                    let update = ((&*m * alpha)? / denom)?;
-                    let p = var.as_detached_tensor();
-                    var.set(&(p - update)?)?;
-                }
-            }
-            Ok(())
-        })
+        self.step_with(grads, &SquaredGrads::none())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -456,5 +530,86 @@ mod tests {
             ..Default::default()
         };
         assert!(Adam::new(vec![], bad).is_err());
+    }
+
+    /// Replaced squares feed `v` only (`m` and the step's numerator keep the gradient), on the
+    /// fused f64 and f32 paths alike.
+    #[test]
+    fn replaced_squares_feed_the_second_moment_only() {
+        // g = (0.5, -4), squares (1, 10), lr 0.1, two steps with the same g and squares:
+        //   t=1: m = 0.1 g, v = 0.001 s;  t=2: m = 0.19 g, v = 0.001999 s
+        let alpha = |t: i32| 0.1 * (1.0 - 0.999f64.powi(t)).sqrt() / (1.0 - 0.9f64.powi(t));
+        let g = [0.5f64, -4.0];
+        let s = [1.0f64, 10.0];
+        let mut want = [1.0f64, -2.0];
+        for (t, mf, vf) in [(1, 0.1, 0.001), (2, 0.19, 0.001999)] {
+            for i in 0..2 {
+                want[i] -= alpha(t) * mf * g[i] / ((vf * s[i]).sqrt() + 1e-7);
+            }
+        }
+        for dtype in [candle_core::DType::F64, candle_core::DType::F32] {
+            let p = Var::from_tensor(
+                &Tensor::new(&[1.0f64, -2.0], &Device::Cpu)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap(),
+            )
+            .unwrap();
+            let cfg = AdamConfig {
+                learning_rate: 0.1,
+                ..Default::default()
+            };
+            let mut opt = Adam::new(vec![p.clone()], cfg).unwrap();
+            for _ in 0..2 {
+                let c = Tensor::new(&g, &Device::Cpu)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap();
+                let loss = (p.as_tensor() * c).unwrap().sum_all().unwrap();
+                let sq = Tensor::new(&s, &Device::Cpu)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap();
+                let mut squares = std::collections::HashMap::new();
+                squares.insert(p.as_tensor().id(), sq);
+                let squares = SquaredGrads::from_map(squares);
+                opt.step_with(&loss.backward().unwrap(), &squares).unwrap();
+            }
+            let got = p
+                .as_tensor()
+                .to_dtype(candle_core::DType::F64)
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            let tol = if dtype == candle_core::DType::F64 {
+                1e-12
+            } else {
+                1e-6
+            };
+            for i in 0..2 {
+                assert!(
+                    (got[i] - want[i]).abs() < tol,
+                    "{dtype:?}: {got:?} vs {want:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn squares_of_the_wrong_shape_are_refused() {
+        let p = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
+        let mut opt = Adam::new(vec![p.clone()], AdamConfig::default()).unwrap();
+        let loss = p.as_tensor().sum_all().unwrap();
+        let mut squares = std::collections::HashMap::new();
+        squares.insert(
+            p.as_tensor().id(),
+            Tensor::new(&[1.0f64], &Device::Cpu).unwrap(),
+        );
+        let e = opt
+            .step_with(&loss.backward().unwrap(), &SquaredGrads::from_map(squares))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("do not fit"), "{e}");
+        assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), vec![1.0, -2.0]);
     }
 }

@@ -15,7 +15,7 @@
 
 use candle_core::{backprop::GradStore, Var};
 
-use super::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig};
+use super::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig, SquaredGrads};
 use crate::error::Result;
 
 /// Which optimizer to train with, and its hyper-parameters.
@@ -98,6 +98,19 @@ impl AnyOptimizer {
         match self {
             AnyOptimizer::Adam(o) => o.state(),
             AnyOptimizer::Rmsprop(o) => o.state(),
+        }
+    }
+
+    /// One update, the second moment of the variables `squares` lists fed their replacement
+    /// for `g²` ([`SquaredGrads`]).
+    pub fn step_with(
+        &mut self,
+        grads: &GradStore,
+        squares: &SquaredGrads,
+    ) -> candle_core::Result<()> {
+        match self {
+            AnyOptimizer::Adam(o) => o.step_with(grads, squares),
+            AnyOptimizer::Rmsprop(o) => o.step_with(grads, squares),
         }
     }
 

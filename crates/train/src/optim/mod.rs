@@ -28,6 +28,11 @@ pub use candle_nn::Optimizer;
 pub use config::{AnyOptimizer, OptimizerConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 
+use std::collections::HashMap;
+
+use candle_core::TensorId;
+use textrnn_models::Lookup;
+
 /// What an optimizer carries from step to step, for a training checkpoint: the number of steps
 /// taken and its per-variable tensors (Adam: `m` then `v` of each variable; RMSprop: `v`), in
 /// the order of the variables it updates.
@@ -40,6 +45,81 @@ pub struct OptimizerState {
 }
 
 use candle_core::{backprop::GradStore, Tensor, Var};
+
+/// What replaces `g²` in an optimizer's second moment, by variable (Adam's `v`, RMSprop's mean
+/// square); variables not listed use `g²`.
+///
+/// [`SquaredGrads::sparse`] gives Keras' update on the TensorFlow backend: there an embedding
+/// table's gradient is an `IndexedSlices`, one slice per token occurrence, and Keras 3's Adam and
+/// RMSprop square it slice by slice (`ops.square` keeps it sparse) before the slices of one row
+/// are summed into the dense moment. A row's second moment then gets `Σ_k g_k²` over its
+/// occurrences `k`, not `(Σ_k g_k)²`; the first moment and the step's numerator still see the
+/// summed gradient `Σ_k g_k`. A token used many times in a batch takes smaller steps than under
+/// the textbook update, one whose occurrences' gradients cancel takes larger ones.
+///
+/// ```
+/// use candle_core::{Device, Tensor, Var};
+/// use textrnn_models::Lookup;
+/// use textrnn_train::SquaredGrads;
+/// let table = Var::new(&[[0f32, 0.], [0., 0.], [0., 0.]], &Device::Cpu)?;
+/// let ids = Tensor::new(&[2u32, 1, 2], &Device::Cpu)?;
+/// let probe = Var::zeros((3, 2), candle_core::DType::F32, &Device::Cpu)?;
+/// let rows = (table.as_tensor().embedding(&ids)? + probe.as_tensor())?;
+/// let weights = Tensor::new(&[[1f32, 0.], [2., 1.], [3., -1.]], &Device::Cpu)?;
+/// let grads = (rows * weights)?.sum_all()?.backward()?; // occurrence k's gradient: weights[k]
+/// let lookup = Lookup { table: table.as_tensor().clone(), ids, probe };
+/// let squares = SquaredGrads::sparse(&[lookup], &grads)?;
+/// let got = squares.get(table.as_tensor()).unwrap().to_vec2::<f32>()?;
+/// assert_eq!(got, vec![vec![0., 0.], vec![4., 1.], vec![10., 1.]]); // row 2: 1² + 3², 0² + 1²
+/// // the summed gradient squares to (1 + 3)² = 16 and (0 - 1)² = 1
+/// let dense = grads.get(table.as_tensor()).unwrap().sqr()?.to_vec2::<f32>()?;
+/// assert_eq!(dense[2], vec![16., 1.]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct SquaredGrads(HashMap<TensorId, Tensor>);
+
+impl SquaredGrads {
+    /// None: every variable uses `g²` (the textbook update).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// For every table of `lookups`, the sum over its looked-up rows of the squares of each
+    /// occurrence's gradient (the probes' gradients in `grads`), as a `(V, E)` tensor: zero for
+    /// rows not looked up. Lookups of one table add up; a lookup whose probe got no gradient
+    /// adds nothing.
+    pub fn sparse(lookups: &[Lookup], grads: &GradStore) -> candle_core::Result<Self> {
+        let mut squares: HashMap<TensorId, Tensor> = HashMap::new();
+        for lookup in lookups {
+            let Some(g) = grads.get(lookup.probe.as_tensor()) else {
+                continue;
+            };
+            let sum = match squares.remove(&lookup.table.id()) {
+                Some(sum) => sum,
+                None => lookup.table.zeros_like()?,
+            };
+            let sum = sum.index_add(&lookup.ids, &g.sqr()?, 0)?;
+            squares.insert(lookup.table.id(), sum);
+        }
+        Ok(Self(squares))
+    }
+
+    /// The given replacements, by the variable's tensor id (`var.as_tensor().id()`).
+    pub fn from_map(squares: HashMap<TensorId, Tensor>) -> Self {
+        Self(squares)
+    }
+
+    /// The replacement for `var`'s `g²`, if any.
+    pub fn get(&self, var: &Tensor) -> Option<&Tensor> {
+        self.0.get(&var.id())
+    }
+
+    /// True when no variable has a replacement.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// The variables an optimizer updates, each with its own state `S` (moments, mean squares), and
 /// the number of steps taken; the walk over them is the same for every optimizer.
@@ -66,18 +146,36 @@ impl<S> Slots<S> {
         })
     }
 
-    /// Calls `update(var, state, gradient)` for every variable that has a gradient in `grads`, in
-    /// order (the others are left untouched, their state too), then counts the step.
+    /// Calls `update(var, state, gradient, squares)` for every variable that has a gradient in
+    /// `grads`, in order, with its replacement for `g²` from `squares` if any (checked to have
+    /// the variable's shape); the others are left untouched, their state too. Then counts the
+    /// step.
     fn step(
         &mut self,
         grads: &GradStore,
-        mut update: impl FnMut(&Var, &mut S, Tensor) -> candle_core::Result<()>,
+        squares: &SquaredGrads,
+        mut update: impl FnMut(&Var, &mut S, Tensor, Option<Tensor>) -> candle_core::Result<()>,
     ) -> candle_core::Result<()> {
+        // every replacement is checked before any variable moves
+        for (var, _) in &self.vars {
+            if let Some(sq) = squares.get(var.as_tensor()) {
+                if sq.dims() != var.dims() || sq.dtype() != var.dtype() {
+                    candle_core::bail!(
+                        "squared gradients {:?} {:?} do not fit variable {:?} {:?}",
+                        sq.dims(),
+                        sq.dtype(),
+                        var.dims(),
+                        var.dtype()
+                    );
+                }
+            }
+        }
         for (var, state) in self.vars.iter_mut() {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            update(var, state, g.detach())?;
+            let sq = squares.get(var.as_tensor()).map(Tensor::detach);
+            update(var, state, g.detach(), sq)?;
         }
         self.iterations += 1;
         Ok(())

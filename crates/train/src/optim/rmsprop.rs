@@ -23,7 +23,7 @@
 
 use candle_core::{backprop::GradStore, Tensor, Var};
 
-use super::{check_range, invalid, Optimizer, OptimizerState, Slots};
+use super::{check_range, invalid, Optimizer, OptimizerState, Slots, SquaredGrads};
 use crate::error::Result;
 
 /// Hyper-parameters of [`RmsProp`] (Keras names and defaults).
@@ -86,6 +86,26 @@ impl RmsProp {
         self.slots.export(|_, v| Ok(vec![v.clone()]))
     }
 
+    /// [`Optimizer::step`], the mean square of the variables `squares` lists fed their
+    /// replacement for `g²` ([`SquaredGrads`]).
+    pub fn step_with(
+        &mut self,
+        grads: &GradStore,
+        squares: &SquaredGrads,
+    ) -> candle_core::Result<()> {
+        let c = self.config;
+        self.slots.step(grads, squares, |var, v, g, sq| {
+            let sq = match sq {
+                Some(sq) => sq,
+                None => g.sqr()?,
+            };
+            *v = ((&*v * c.rho)? + (sq * (1.0 - c.rho))?)?;
+            let increment = ((g * c.learning_rate)? / (&*v + c.epsilon)?.sqrt()?)?;
+            let p = var.as_detached_tensor();
+            var.set(&(p - increment)?)
+        })
+    }
+
     /// Continues from a [`RmsProp::state`] of the same variables (shapes and dtypes checked).
     pub fn load_state(&mut self, state: &OptimizerState) -> candle_core::Result<()> {
         self.slots.import(state, 1, |_, v, saved| {
@@ -111,13 +131,7 @@ impl Optimizer for RmsProp {
     /// Applies one update to every variable that has a gradient in `grads`; the others keep
     /// their values and state.
     fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        let c = self.config;
-        self.slots.step(grads, |var, v, g| {
-            *v = ((&*v * c.rho)? + (g.sqr()? * (1.0 - c.rho))?)?;
-            let increment = ((g * c.learning_rate)? / (&*v + c.epsilon)?.sqrt()?)?;
-            let p = var.as_detached_tensor();
-            var.set(&(p - increment)?)
-        })
+        self.step_with(grads, &SquaredGrads::none())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -186,5 +200,48 @@ mod tests {
         opt.step(&loss.backward().unwrap()).unwrap();
         let got = p.as_tensor().to_vec1::<f64>().unwrap()[0];
         assert!((got + 1e-4 / (1.1e-7f64).sqrt()).abs() < 1e-12, "{got}");
+    }
+
+    #[test]
+    fn replaced_squares_feed_the_mean_square_and_the_rest_stays_dense() {
+        // one variable with replaced squares, one without; g = (0.5, -4) for both
+        let dev = Device::Cpu;
+        let p = Var::new(&[1.0f64, -2.0], &dev).unwrap();
+        let q = Var::new(&[1.0f64, -2.0], &dev).unwrap();
+        let mut opt = RmsProp::new(vec![p.clone(), q.clone()], RmsPropConfig::default()).unwrap();
+        let c = Tensor::new(&[0.5f64, -4.0], &dev).unwrap();
+        let loss = ((p.as_tensor() * &c).unwrap() + (q.as_tensor() * &c).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let mut squares = std::collections::HashMap::new();
+        squares.insert(
+            p.as_tensor().id(),
+            Tensor::new(&[1.0f64, 10.0], &dev).unwrap(),
+        );
+        let squares = SquaredGrads::from_map(squares);
+        opt.step_with(&loss.backward().unwrap(), &squares).unwrap();
+        // p: v = 0.1 (1, 10); q: v = 0.1 g² = (0.025, 1.6)
+        let want_p = [
+            1.0 - 1e-3 * 0.5 / (0.1f64 + 1e-7).sqrt(),
+            -2.0 + 1e-3 * 4.0 / (1.0f64 + 1e-7).sqrt(),
+        ];
+        let want_q = [
+            1.0 - 1e-3 * 0.5 / (0.025f64 + 1e-7).sqrt(),
+            -2.0 + 1e-3 * 4.0 / (1.6f64 + 1e-7).sqrt(),
+        ];
+        let got_p = p.as_tensor().to_vec1::<f64>().unwrap();
+        let got_q = q.as_tensor().to_vec1::<f64>().unwrap();
+        for i in 0..2 {
+            assert!(
+                (got_p[i] - want_p[i]).abs() < 1e-12,
+                "{got_p:?} vs {want_p:?}"
+            );
+            assert!(
+                (got_q[i] - want_q[i]).abs() < 1e-12,
+                "{got_q:?} vs {want_q:?}"
+            );
+        }
+        assert_eq!(opt.iterations(), 1);
     }
 }
