@@ -76,7 +76,9 @@ pub enum EmbeddingGradients {
     /// As Keras on TensorFlow: `Σ g_k²` over the occurrences `k` of a row in the batch
     /// ([`crate::SquaredGrads::sparse`]). Training runs the embedding unfolded (the fused
     /// lookup-and-projection keeps no per-occurrence rows), which costs time when the vocabulary
-    /// is smaller than a batch's tokens.
+    /// is smaller than a batch's tokens. A frozen table has nothing to update, and a
+    /// [`Classifier`](textrnn_models::Classifier) that records no lookups
+    /// (`forward_recording`'s default) trains as with `Dense`.
     Sparse,
 }
 
