@@ -355,3 +355,116 @@ fn epoch_orders_are_the_rows_fit_trains_on_in_its_order() {
         assert_eq!(orders[0] != orders[1], shuffle);
     }
 }
+
+/// `embedding_gradients = "sparse"` in `fit`: one RMSprop step on one batch moves every
+/// embedding row by `lr · G / √(0.1 · S + ε)`, with `G` the row's summed gradient and `S` the
+/// sum of its occurrences' squared gradients, both computed here by hand from a recorded pass;
+/// rows looked up once and every other weight move as under the dense update (which runs the
+/// lookup folded: 16 × 8 = 128 tokens over 20 rows), rows looked up several times do not.
+#[test]
+fn sparse_embedding_gradients_feed_each_rows_occurrence_squares_to_rmsprop() {
+    use candle_core::Tensor;
+    use std::collections::HashMap;
+    use textrnn_models::{Mode, ModelSpec, TextClassifier};
+    use textrnn_train::{binary_cross_entropy_with_logits, EmbeddingGradients};
+
+    let spec: ModelSpec = serde_json::from_str(
+        r#"{"name": "s", "layers": [
+            {"type": "embedding", "input_dim": 20, "output_dim": 4},
+            {"type": "lstm", "units": 3},
+            {"type": "dense", "units": 1, "activation": "sigmoid"}]}"#,
+    )
+    .unwrap();
+    // ids 6..20 and 3, each many times; ids 2 and 4 once each
+    let base = synthetic(16, 3, 2);
+    let mut tokens = base.tokens.clone();
+    (tokens[0], tokens[9]) = (2, 4);
+    let train = textrnn_train::EncodedSplit::new(tokens, SEQ, base.labels.clone()).unwrap();
+    let (lr, rho, eps) = (0.01, 0.9, 1e-7);
+    let trained = |embedding_gradients| -> HashMap<String, Vec<f32>> {
+        let (model, _) = TextClassifier::init(&spec, SEQ, 5, &Device::Cpu).unwrap();
+        let cfg = TrainConfig {
+            epochs: 1,
+            batch_size: 16,
+            shuffle: false,
+            verbose: 0,
+            optimizer: OptimizerConfig::Rmsprop(RmsPropConfig {
+                learning_rate: lr,
+                rho,
+                epsilon: eps,
+            }),
+            embedding_gradients,
+            ..Default::default()
+        };
+        fit(&model, &train, None, &cfg, 1, &mut []).unwrap();
+        model
+            .parameters()
+            .iter()
+            .map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1().unwrap()))
+            .collect()
+    };
+    let dense = trained(EmbeddingGradients::Dense);
+    let sparse = trained(EmbeddingGradients::Sparse);
+
+    // By hand, from the same initial weights on the same batch.
+    let (model, _) = TextClassifier::init(&spec, SEQ, 5, &Device::Cpu).unwrap();
+    let tokens = Tensor::from_vec(train.tokens.clone(), (16, SEQ), &Device::Cpu).unwrap();
+    let labels = Tensor::new(train.labels.as_slice(), &Device::Cpu).unwrap();
+    let (logits, lookups) = model.forward_recording(&tokens, &mut Mode::Eval).unwrap();
+    let grads = binary_cross_entropy_with_logits(&logits, &labels)
+        .unwrap()
+        .backward()
+        .unwrap();
+    let lookup = &lookups[0];
+    let table = lookup.table.to_vec2::<f32>().unwrap();
+    let g = grads.get(&lookup.table).unwrap().to_vec2::<f32>().unwrap();
+    let per_occurrence = grads
+        .get(lookup.probe.as_tensor())
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let ids = lookup.ids.to_vec1::<u32>().unwrap();
+    let mut s = vec![vec![0f64; 4]; 20];
+    let mut count = [0usize; 20];
+    for (id, row) in ids.iter().zip(&per_occurrence) {
+        count[*id as usize] += 1;
+        for (k, x) in row.iter().enumerate() {
+            s[*id as usize][k] += f64::from(*x).powi(2);
+        }
+    }
+    let step = |g: f64, sq: f64| lr * g / ((1.0 - rho) * sq + eps).sqrt();
+    let (mut repeated_differ, mut checked_once) = (0, 0);
+    for r in 0..20 {
+        for k in 0..4 {
+            let (e0, gi) = (f64::from(table[r][k]), f64::from(g[r][k]));
+            let want = e0 - step(gi, s[r][k]);
+            let got = f64::from(sparse["embedding.embeddings"][r * 4 + k]);
+            assert!((got - want).abs() < 1e-6, "row {r}.{k}: {got} vs {want}");
+            let dense_got = f64::from(dense["embedding.embeddings"][r * 4 + k]);
+            assert!(
+                (dense_got - (e0 - step(gi, gi * gi))).abs() < 1e-6,
+                "dense {r}.{k}"
+            );
+            if count[r] == 1 {
+                assert!((got - dense_got).abs() < 1e-6, "row {r} is looked up once");
+                checked_once += 1;
+            } else if count[r] > 1 && (got - dense_got).abs() > 1e-5 {
+                repeated_differ += 1;
+            }
+        }
+    }
+    assert!(
+        repeated_differ > 20 && checked_once == 8,
+        "{repeated_differ} / {checked_once}"
+    );
+    for (name, values) in &dense {
+        if name != "embedding.embeddings" {
+            let diff = values
+                .iter()
+                .zip(&sparse[name])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(diff < 1e-6, "{name}: {diff}");
+        }
+    }
+}
