@@ -609,7 +609,7 @@ mod tests {
             .step_with(&loss.backward().unwrap(), &SquaredGrads::from_map(squares))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("do not fit"), "{e}");
+        assert!(e.contains("does not fit"), "{e}");
         assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), vec![1.0, -2.0]);
     }
 }

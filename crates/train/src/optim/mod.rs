@@ -159,15 +159,7 @@ impl<S> Slots<S> {
         // every replacement is checked before any variable moves
         for (var, _) in &self.vars {
             if let Some(sq) = squares.get(var.as_tensor()) {
-                if sq.dims() != var.dims() || sq.dtype() != var.dtype() {
-                    candle_core::bail!(
-                        "squared gradients {:?} {:?} do not fit variable {:?} {:?}",
-                        sq.dims(),
-                        sq.dtype(),
-                        var.dims(),
-                        var.dtype()
-                    );
-                }
+                check_fits("squared gradients", sq, var)?;
             }
         }
         for (var, state) in self.vars.iter_mut() {
@@ -216,21 +208,27 @@ impl<S> Slots<S> {
         }
         for ((var, s), saved) in self.vars.iter_mut().zip(state.slots.chunks(per_var.max(1))) {
             for t in saved {
-                if t.dims() != var.dims() || t.dtype() != var.dtype() {
-                    candle_core::bail!(
-                        "optimizer state tensor {:?} {:?} does not fit variable {:?} {:?}",
-                        t.dims(),
-                        t.dtype(),
-                        var.dims(),
-                        var.dtype()
-                    );
-                }
+                check_fits("optimizer state tensor", t, var)?;
             }
             import(var, s, saved)?;
         }
         self.iterations = state.iterations;
         Ok(())
     }
+}
+
+/// An error unless `t` (`what`) has `var`'s shape and dtype.
+fn check_fits(what: &str, t: &Tensor, var: &Var) -> candle_core::Result<()> {
+    if t.dims() != var.dims() || t.dtype() != var.dtype() {
+        candle_core::bail!(
+            "{what} {:?} {:?} does not fit variable {:?} {:?}",
+            t.dims(),
+            t.dtype(),
+            var.dims(),
+            var.dtype()
+        );
+    }
+    Ok(())
 }
 
 /// A hyper-parameter error as the error type of [`Optimizer::new`].
