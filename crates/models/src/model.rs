@@ -185,7 +185,8 @@ impl TextClassifier {
 impl TextClassifier {
     /// Runs the layers in order; an embedding directly followed by a layer that can read its
     /// table (a recurrent layer, when cheaper) is folded into that layer, unless `lookups`
-    /// records the embedding's lookups (the fold has no per-occurrence rows to record).
+    /// records the lookups of a trainable table (the fold has no per-occurrence rows to record;
+    /// a frozen table has nothing to record and still folds).
     fn run(
         &self,
         tokens: &Tensor,
@@ -199,7 +200,8 @@ impl TextClassifier {
         let mut layers = self.layers.iter().peekable();
         while let Some(layer) = layers.next() {
             if let Some(embedding) = layer.as_embedding() {
-                if let Some(lookups) = lookups.as_deref_mut() {
+                let trainable = embedding.embeddings().is_variable();
+                if let Some(lookups) = lookups.as_deref_mut().filter(|_| trainable) {
                     let (next, lookup) = embedding.forward_flow_recorded(flow)?;
                     lookups.extend(lookup);
                     flow = next;
@@ -226,7 +228,7 @@ impl Classifier for TextClassifier {
         self.run(tokens, mode, None)
     }
 
-    /// The layers in order, the embedding never folded, its lookups recorded.
+    /// The layers in order, a trainable embedding never folded, its lookups recorded.
     fn forward_recording(
         &self,
         tokens: &Tensor,

@@ -57,7 +57,7 @@ use crate::inference::{
 };
 use crate::loss::Loss;
 use crate::metrics::{LossMean, Metric, MetricBatch, MetricState};
-use crate::optim::{AnyOptimizer, Optimizer, SquaredGrads};
+use crate::optim::{AnyOptimizer, SquaredGrads};
 use crate::resume::{self, FitControl, FitOutcome, Position, RunKey, TrainState};
 
 /// Stream of the ChaCha8 generator that drives dropout (the shuffle uses stream 0).
@@ -538,13 +538,10 @@ impl<'a> Trainer<'a> {
                 value,
             });
         }
+        // no lookups (the dense update) give no replaced squares: a plain step
         let grads = loss.backward()?;
-        if lookups.is_empty() {
-            self.optimizer.step(&grads)?;
-        } else {
-            let squares = SquaredGrads::sparse(&lookups, &grads)?;
-            self.optimizer.step_with(&grads, &squares)?;
-        }
+        let squares = SquaredGrads::sparse(&lookups, &grads)?;
+        self.optimizer.step_with(&grads, &squares)?;
         let (probs, labels, n_classes) = metric_view(
             self.output,
             host_probs(self.output, &logits.detach())?,

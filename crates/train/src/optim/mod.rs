@@ -114,11 +114,6 @@ impl SquaredGrads {
     pub fn get(&self, var: &Tensor) -> Option<&Tensor> {
         self.0.get(&var.id())
     }
-
-    /// True when no variable has a replacement.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// The variables an optimizer updates, each with its own state `S` (moments, mean squares), and
