@@ -81,7 +81,9 @@ pub use recipe::{FitOn, Published, Recipe, SplitConfig, TextRecipe, BUILTIN_RECI
 pub use report::{report, ReportOptions};
 pub use run::Run;
 pub use run_state::{RunState, RunStatus};
-pub use runtime::configure_allocator;
+pub use runtime::{
+    configure_allocator, configure_subnormals, with_subnormal_mode, Subnormals, SUBNORMALS_ENV,
+};
 pub use threshold::{tune_label_thresholds, tune_threshold, LabelThreshold, LabelThresholds};
 pub use training::{
     prepare_data, resume_run, train_run, train_run_with_data, PreparedData, TrainOptions,

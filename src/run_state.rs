@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Subnormals};
 
 pub(crate) const STATUS: &str = "run.json";
 pub(crate) const LOCK: &str = "run.lock";
@@ -59,6 +59,10 @@ pub struct RunStatus {
     pub textrnn_version: String,
     /// Process id of the training process that last wrote this file.
     pub pid: u32,
+    /// How that process computed with subnormal floats ([`Subnormals`]); runs written before
+    /// this was recorded kept them.
+    #[serde(default = "kept")]
+    pub subnormals: Subnormals,
     /// The error, for a failed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -74,6 +78,7 @@ impl RunStatus {
             recipe: recipe.to_string(),
             textrnn_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
+            subnormals: Subnormals::current(),
             error: None,
         }
     }
@@ -96,6 +101,10 @@ impl RunStatus {
             Ok(_) => crate::run::read_json(&path).map(Some),
         }
     }
+}
+
+fn kept() -> Subnormals {
+    Subnormals::Keep
 }
 
 /// The exclusive lock of a run directory, held while training writes it (released on drop or

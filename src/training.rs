@@ -617,6 +617,17 @@ pub fn resume_run(dir: &Path, opts: &TrainOptions) -> Result<TrainOutcome> {
         "resuming from {}",
         checkpoint.display()
     );
+    let mode = crate::Subnormals::current();
+    if status.subnormals != mode {
+        let (env, was) = (crate::SUBNORMALS_ENV, status.subnormals.name());
+        tracing::warn!(
+            "this run trained with {env}={was} and this process runs with {env}={}: the resumed \
+             epochs will not repeat an uninterrupted training bit for bit (set {env}={was} to \
+             match)",
+            mode.name()
+        );
+        status.subnormals = mode;
+    }
     status.state = RunState::Training;
     status.pid = std::process::id();
     status.error = None;

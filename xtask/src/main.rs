@@ -174,7 +174,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let result = match Cli::parse().command {
+    let command = Cli::parse().command;
+    // As the `textrnn` binary: subnormals flushed unless TEXTRNN_SUBNORMALS=keep.
+    if let Err(err) = textrnn::Subnormals::from_env().and_then(textrnn::configure_subnormals) {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    let result = textrnn::with_subnormal_mode(|| match command {
         Command::Experiments {
             only,
             quick,
@@ -257,7 +263,7 @@ fn main() -> ExitCode {
             pairs,
             seed,
         }),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -18,7 +18,12 @@ fn main() -> ExitCode {
     textrnn::configure_allocator();
     let cli = args::Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    match commands::run(cli) {
+    let configured = textrnn::Subnormals::from_env().and_then(textrnn::configure_subnormals);
+    if let Err(err) = configured {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    match textrnn::with_subnormal_mode(|| commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -488,6 +488,39 @@ fn an_interrupted_or_killed_run_resumes_to_the_same_weights() {
 }
 
 #[test]
+fn the_subnormal_mode_is_read_from_the_environment_and_recorded_in_the_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    synthetic::write_csv(&dir.join("d.csv"), &synthetic::keyword_corpus(200, 43)).expect("csv");
+    std::fs::write(dir.join("tiny.toml"), TINY).expect("recipe");
+    let train = |out: &str, env: &[(&str, &str)]| {
+        let args = [
+            "-q",
+            "train",
+            "--train",
+            "d.csv",
+            "--recipe",
+            "tiny.toml",
+            "--out",
+            out,
+        ];
+        textrnn_in(&args, dir, env)
+    };
+    // The binary flushes by default, as TensorFlow does; `keep` is IEEE gradual underflow.
+    ok(&train("flushed", &[]));
+    assert_eq!(status(&dir.join("flushed"))["subnormals"], "flush");
+    ok(&train("kept", &[("TEXTRNN_SUBNORMALS", "keep")]));
+    assert_eq!(status(&dir.join("kept"))["subnormals"], "keep");
+    // Any other value is refused before anything is written.
+    let e = err(&train("bad", &[("TEXTRNN_SUBNORMALS", "fast")]));
+    assert!(
+        e.contains("TEXTRNN_SUBNORMALS") && e.contains("`fast`") && e.contains("`keep`"),
+        "{e}"
+    );
+    assert!(!dir.join("bad").exists());
+}
+
+#[test]
 fn run_directories_are_exclusive_and_names_stay_under_runs() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();

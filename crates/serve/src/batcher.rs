@@ -342,7 +342,9 @@ impl Batcher {
             let engine = Arc::clone(&engine);
             let spawned = std::thread::Builder::new()
                 .name(format!("infer-{name}-{i}"))
-                .spawn(move || work(&queue_, engine.as_ref()));
+                .spawn(move || {
+                    textrnn::with_subnormal_mode(|| work(&queue_, engine.as_ref()));
+                });
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {

@@ -35,7 +35,8 @@ pub fn textrnn_in(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .current_dir(cwd)
         .env("RUST_LOG", "info")
-        .env_remove("TEXTRNN_DATA_DIR");
+        .env_remove("TEXTRNN_DATA_DIR")
+        .env_remove("TEXTRNN_SUBNORMALS");
     for (k, v) in env {
         cmd.env(k, v);
     }
