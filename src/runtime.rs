@@ -40,8 +40,8 @@ pub fn configure_allocator() {
 /// and so Keras, always flush them; PyTorch keeps them unless `torch.set_flush_denormal(True)`.
 /// The textrnn binaries flush them unless `TEXTRNN_SUBNORMALS=keep`; the library keeps them
 /// (IEEE) unless [`configure_subnormals`] says otherwise. Each mode gives the same results on
-/// every x86-64 CPU; the two differ wherever a value falls below about 1.2e-38, which over a
-/// training run moves the last digits of its metrics.
+/// every x86-64 CPU; the two differ wherever a value falls below about 1.2e-38, which in a long
+/// training run can move the last digits of its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Subnormals {
@@ -55,11 +55,13 @@ pub enum Subnormals {
 pub const SUBNORMALS_ENV: &str = "TEXTRNN_SUBNORMALS";
 
 impl Subnormals {
-    /// The mode [`SUBNORMALS_ENV`] asks for (`flush` or `keep`), [`Subnormals::Flush`] when it
-    /// is unset; any other value is an error naming the variable.
+    /// The mode [`SUBNORMALS_ENV`] asks for (`flush` or `keep`); when it is unset,
+    /// [`Subnormals::Flush`] where the CPU has the flags (x86, aarch64), else `Keep`. Any other
+    /// value is an error naming the variable.
     pub fn from_env() -> Result<Self> {
         match std::env::var(SUBNORMALS_ENV) {
-            Err(std::env::VarError::NotPresent) => Ok(Self::Flush),
+            Err(std::env::VarError::NotPresent) if FLUSH_SUPPORTED => Ok(Self::Flush),
+            Err(std::env::VarError::NotPresent) => Ok(Self::Keep),
             Ok(v) if v == "flush" => Ok(Self::Flush),
             Ok(v) if v == "keep" => Ok(Self::Keep),
             Ok(v) => Err(Self::invalid(format!("`{v}`"))),
