@@ -61,7 +61,7 @@ pub struct RunStatus {
     pub pid: u32,
     /// How that process computed with subnormal floats ([`Subnormals`]); runs written before
     /// this was recorded kept them.
-    #[serde(default = "kept")]
+    #[serde(default)]
     pub subnormals: Subnormals,
     /// The error, for a failed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,10 +101,6 @@ impl RunStatus {
             Ok(_) => crate::run::read_json(&path).map(Some),
         }
     }
-}
-
-fn kept() -> Subnormals {
-    Subnormals::Keep
 }
 
 /// The exclusive lock of a run directory, held while training writes it (released on drop or

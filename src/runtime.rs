@@ -42,10 +42,12 @@ pub fn configure_allocator() {
 /// (IEEE) unless [`configure_subnormals`] says otherwise. Each mode gives the same results on
 /// every x86-64 CPU; the two differ wherever a value falls below about 1.2e-38, which in a long
 /// training run can move the last digits of its metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Subnormals {
-    /// IEEE 754 gradual underflow (Rust's and PyTorch's default).
+    /// IEEE 754 gradual underflow (Rust's and PyTorch's default; the library's until
+    /// [`configure_subnormals`]).
+    #[default]
     Keep,
     /// Flush to zero, as TensorFlow does: the textrnn binaries' default.
     Flush,
