@@ -500,6 +500,9 @@ pub(crate) fn python() -> String {
     std::env::var("TEXTRNN_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
+/// The modules the Keras scripts that train (`keras_anchor.py`, `keras_parity.py`) import.
+pub(crate) const KERAS_MODULES: &str = "keras, tensorflow, safetensors.numpy";
+
 /// Whether the comparison script `script` can run (`module` imports); prints a note when not.
 pub(crate) fn python_has(script: &str, module: &str, hint: &str) -> bool {
     let py = python();

@@ -13,7 +13,8 @@
 //! `xtask/keras_anchor.py` (run by `$TEXTRNN_BENCH_PYTHON`, as `xtask bench --vs-keras` does),
 //! and puts both side by side: per seed, across seeds, and against issue #16's targets
 //! (textrnn's mean test accuracy at least Keras' mean minus 0.5 point; its standard deviation
-//! at most 1.5 times Keras'). Without a Python that imports keras: one note, textrnn only.
+//! at most 1.5 times Keras'). Without a Python that imports keras, tensorflow and safetensors:
+//! one note before anything trains, textrnn only.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -171,8 +172,9 @@ pub fn run(opts: Options) -> Result<()> {
     let keras = opts.vs_keras
         && crate::bench::python_has(
             "keras_anchor.py",
-            "keras",
-            "pip install keras tensorflow-cpu, or set TEXTRNN_BENCH_PYTHON; textrnn columns only",
+            crate::bench::KERAS_MODULES,
+            "pip install keras tensorflow-cpu safetensors, or set TEXTRNN_BENCH_PYTHON; textrnn \
+             columns only",
         );
     let mut rows = Vec::new();
     let started = Instant::now();

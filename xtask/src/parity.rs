@@ -528,7 +528,7 @@ pub fn run(opts: Options) -> Result<()> {
     }
     if !crate::bench::python_has(
         "keras_parity.py",
-        "keras, tensorflow, safetensors.numpy",
+        crate::bench::KERAS_MODULES,
         "set TEXTRNN_BENCH_PYTHON to a Python with keras, tensorflow and safetensors",
     ) {
         println!("parity: skipped (no Keras)");
@@ -1000,7 +1000,7 @@ mod tests {
     fn real_replay_agrees_with_keras_on_a_tiny_recipe() {
         if !crate::bench::python_has(
             "the replay test",
-            "keras, tensorflow, safetensors.numpy",
+            crate::bench::KERAS_MODULES,
             "set TEXTRNN_BENCH_PYTHON to a Python with keras",
         ) {
             return;
@@ -1028,7 +1028,7 @@ mod tests {
     fn sparse_embedding_updates_agree_with_keras() {
         if !crate::bench::python_has(
             "the sparse-update parity test",
-            "keras, tensorflow, safetensors.numpy",
+            crate::bench::KERAS_MODULES,
             "set TEXTRNN_BENCH_PYTHON to a Python with keras",
         ) {
             return;
