@@ -19,7 +19,11 @@ data and `EarlyStopping` as the recipe says) on a `tf.data` pipeline that reshuf
 training rows every epoch (seeded; see `reshuffled`). It writes `DIR/results.json`:
 `test_accuracy`, `test_auc` (binary ROC AUC, or the one-vs-rest macro average for softmax, as
 textrnn reports it; the mean per-label AUC for multi-label), `epochs_run`, `train_seconds`,
-`history` and the Keras / backend versions.
+`history` and the Keras / backend versions. With `TEXTRNN_KERAS_BEFORE_LAST_STEP=1` it also
+scores the test split just before each epoch's last batch and writes the last epoch's value as
+`test_accuracy_before_last_step` (what `cargo xtask parity --recipe R --data-dir D` reports for
+both sides of a replay): with a small partial last batch that one step can move the result by
+points (docs/results.md).
 """
 import json
 import os
@@ -73,6 +77,19 @@ def test_metrics(kind, probs, labels, targets=None):
     aucs = [roc_auc(probs[:, j], targets[:, j] > 0.5) for j in range(probs.shape[1])]
     aucs = [a for a in aucs if a is not None]
     return accuracy, (float(np.mean(aucs)) if aucs else None)
+
+
+class BeforeLastStep(keras.callbacks.Callback):
+    """Scores the model (`score(model)`) just before each epoch's last batch (`steps` batches
+    an epoch); `value` ends as the last epoch's, i.e. before the run's last optimizer step."""
+
+    def __init__(self, steps, score):
+        super().__init__()
+        self.steps, self.score, self.value = steps, score, None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.steps - 1:
+            self.value = self.score(self.model)
 
 
 def reshuffled(train, weights, batch_size, shuffle, seed):
@@ -142,6 +159,14 @@ def main(directory):
     batch_size = int(cfg["batch_size"])
     shuffle = bool(cfg.get("shuffle", True))
     weights = tensors.get("train.weights")
+    before_last = None
+    if os.environ.get("TEXTRNN_KERAS_BEFORE_LAST_STEP", "0") == "1" and test is not None:
+        steps = -(-len(train[0]) // batch_size)
+        before_last = BeforeLastStep(
+            steps, lambda m: test_metrics(
+                kind, np.asarray(m.predict(test[0], batch_size=batch_size, verbose=0)),
+                tensors["test.labels"], tensors.get("test.targets"))[0])
+        callbacks.append(before_last)
     started = time.perf_counter()
     if os.environ.get("TEXTRNN_KERAS_SEEDED_ORDER", "0") == "1":
         history = model.fit(
@@ -170,6 +195,8 @@ def main(directory):
         targets = tensors.get("test.targets")
         labels = tensors["test.labels"]
         result["test_accuracy"], result["test_auc"] = test_metrics(kind, probs, labels, targets)
+    if before_last is not None:
+        result["test_accuracy_before_last_step"] = before_last.value
     tmp = os.path.join(directory, "results.json.tmp")
     with open(tmp, "w") as f:
         json.dump(result, f, indent=2)
