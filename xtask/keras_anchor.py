@@ -159,13 +159,16 @@ def main(directory):
     batch_size = int(cfg["batch_size"])
     shuffle = bool(cfg.get("shuffle", True))
     weights = tensors.get("train.weights")
+
+    def score_test(m):
+        """(accuracy, AUC) of model `m` on the test split."""
+        probs = np.asarray(m.predict(test[0], batch_size=batch_size, verbose=0))
+        return test_metrics(kind, probs, tensors["test.labels"], tensors.get("test.targets"))
+
     before_last = None
     if os.environ.get("TEXTRNN_KERAS_BEFORE_LAST_STEP", "0") == "1" and test is not None:
         steps = -(-len(train[0]) // batch_size)
-        before_last = BeforeLastStep(
-            steps, lambda m: test_metrics(
-                kind, np.asarray(m.predict(test[0], batch_size=batch_size, verbose=0)),
-                tensors["test.labels"], tensors.get("test.targets"))[0])
+        before_last = BeforeLastStep(steps, lambda m: score_test(m)[0])
         callbacks.append(before_last)
     started = time.perf_counter()
     if os.environ.get("TEXTRNN_KERAS_SEEDED_ORDER", "0") == "1":
@@ -191,10 +194,7 @@ def main(directory):
         "test_auc": None,
     }
     if test is not None:
-        probs = np.asarray(model.predict(test[0], batch_size=int(cfg["batch_size"]), verbose=0))
-        targets = tensors.get("test.targets")
-        labels = tensors["test.labels"]
-        result["test_accuracy"], result["test_auc"] = test_metrics(kind, probs, labels, targets)
+        result["test_accuracy"], result["test_auc"] = score_test(model)
     if before_last is not None:
         result["test_accuracy_before_last_step"] = before_last.value
     tmp = os.path.join(directory, "results.json.tmp")
