@@ -138,7 +138,8 @@ enum Command {
         sparse_embedding_grads: bool,
         /// With --recipe: replay the recipe's real training on its corpus from this folder (its
         /// prepared splits, epochs, shuffled order and partial last batch; dropout zeroed) and
-        /// score both sides on the test split; --steps, --epochs and --vocab are then unused.
+        /// score both sides on the test split, at the end and just before the last step;
+        /// --steps, --epochs and --vocab are then unused.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// With --data-dir: the seed of the replayed run (default the recipe's).
