@@ -13,7 +13,8 @@
 //! `xtask/keras_anchor.py` (run by `$TEXTRNN_BENCH_PYTHON`, as `xtask bench --vs-keras` does),
 //! and puts both side by side: per seed, across seeds, and against issue #16's targets
 //! (textrnn's mean test accuracy at least Keras' mean minus 0.5 point; its standard deviation
-//! at most 1.5 times Keras'). Without a Python that imports keras, tensorflow and safetensors:
+//! at most 1.5 times Keras'), with the standard error of the difference of means beside the
+//! first so that a miss by seed noise reads as one. Without a Python that imports keras, tensorflow and safetensors:
 //! one note before anything trains, textrnn only.
 
 use std::collections::HashMap;
@@ -68,6 +69,10 @@ struct Targets {
     mean_difference_pts: f64,
     /// `mean_difference_pts >= -0.5`.
     mean_ok: bool,
+    /// The standard error of that difference (Welch: `sqrt(s1²/n1 + s2²/n2)`), in points;
+    /// `None` unless both sides have two runs or more. Seed noise alone moves the difference
+    /// by about this much, so a miss or a pass within two of it says little.
+    standard_error_pts: Option<f64>,
     /// textrnn's standard deviation over Keras' (`None` when Keras' is 0).
     std_ratio: Option<f64>,
     /// textrnn's standard deviation at most 1.5 times Keras'.
@@ -80,6 +85,10 @@ impl Targets {
             mean_difference_pts: 100.0 * (textrnn.mean - keras.mean),
             // A hair of slack so that a difference of exactly 0.5 point passes despite rounding.
             mean_ok: textrnn.mean >= keras.mean - MEAN_TOLERANCE - 1e-12,
+            standard_error_pts: (textrnn.n > 1 && keras.n > 1).then(|| {
+                let var_of_mean = |s: &Spread| s.std * s.std / s.n as f64;
+                100.0 * (var_of_mean(textrnn) + var_of_mean(keras)).sqrt()
+            }),
             std_ratio: (keras.std > 0.0).then(|| textrnn.std / keras.std),
             std_ok: textrnn.std <= STD_FACTOR * keras.std + 1e-12,
         }
@@ -98,6 +107,8 @@ struct KerasSide {
 /// Mean, sample standard deviation, min and max of some values.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 struct Spread {
+    /// Number of values.
+    n: usize,
     mean: f64,
     std: f64,
     min: f64,
@@ -118,6 +129,7 @@ impl Spread {
             0.0
         };
         Some(Spread {
+            n,
             mean,
             std: var.sqrt(),
             min: values.iter().copied().fold(f64::INFINITY, f64::min),
@@ -583,11 +595,18 @@ fn across_seeds_table(summaries: &[SeedSummary], vs_keras: bool) -> String {
     for s in summaries {
         let (mean, std) = match s.targets {
             Some(t) => (
-                format!(
-                    "{} ({:+.2} pts)",
-                    pass_fail(t.mean_ok),
-                    t.mean_difference_pts
-                ),
+                match t.standard_error_pts {
+                    Some(se) => format!(
+                        "{} ({:+.2} pts, s.e. {se:.2})",
+                        pass_fail(t.mean_ok),
+                        t.mean_difference_pts
+                    ),
+                    None => format!(
+                        "{} ({:+.2} pts)",
+                        pass_fail(t.mean_ok),
+                        t.mean_difference_pts
+                    ),
+                },
                 format!(
                     "{} ({})",
                     pass_fail(t.std_ok),
@@ -611,6 +630,10 @@ fn across_seeds_table(summaries: &[SeedSummary], vs_keras: bool) -> String {
             std,
         );
     }
+    md.push_str(
+        "\ns.e.: the standard error of textrnn's mean minus Keras' (Welch); seed noise alone moves \
+         the difference by about this much, so a pass or a miss within two of it says little.\n",
+    );
     md
 }
 
@@ -703,6 +726,7 @@ mod tests {
         assert_eq!(
             Spread::of(&[0.5]),
             Some(Spread {
+                n: 1,
                 mean: 0.5,
                 std: 0.0,
                 min: 0.5,
@@ -761,6 +785,8 @@ mod keras_tests {
         let t = Targets::of(&spread(&[0.80, 0.82, 0.84]), &keras);
         assert!((t.mean_difference_pts + 1.0).abs() < 1e-9);
         assert!((t.std_ratio.unwrap() - 2.0).abs() < 1e-9);
+        // sqrt(2²/3 + 1²/3) points.
+        assert!((t.standard_error_pts.unwrap() - (5.0f64 / 3.0).sqrt()).abs() < 1e-9);
         assert!(!t.mean_ok && !t.std_ok);
         // 0.828 ± 0.002: 0.2 point behind, a fifth of the spread.
         let t = Targets::of(&spread(&[0.826, 0.828, 0.830]), &keras);
@@ -770,7 +796,7 @@ mod keras_tests {
         // Exactly 0.5 point behind passes; 0.51 fails. Keras' std 0: only 0 passes.
         let t = Targets::of(&spread(&[0.825]), &spread(&[0.83]));
         assert!(t.mean_ok && t.std_ok);
-        assert_eq!(t.std_ratio, None);
+        assert_eq!((t.std_ratio, t.standard_error_pts), (None, None));
         let t = Targets::of(&spread(&[0.8249, 0.8249]), &spread(&[0.83]));
         assert!(!t.mean_ok && t.std_ok);
         // 1.5 times Keras' std passes, a little more fails.
@@ -805,7 +831,7 @@ mod keras_tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[5],
-            "| agnews | 3 / 3 | 82.00% ± 2.00 [80.00%, 84.00%] | 83.00% ± 1.00 [82.00%, 84.00%] | - | - | FAIL (-1.00 pts) | FAIL (2.00×) |"
+            "| agnews | 3 / 3 | 82.00% ± 2.00 [80.00%, 84.00%] | 83.00% ± 1.00 [82.00%, 84.00%] | - | - | FAIL (-1.00 pts, s.e. 1.29) | FAIL (2.00×) |"
         );
         assert_eq!(
             lines[6],
