@@ -14,8 +14,8 @@
 //! and puts both side by side: per seed, across seeds, and against issue #16's targets
 //! (textrnn's mean test accuracy at least Keras' mean minus 0.5 point; its standard deviation
 //! at most 1.5 times Keras'), with the standard error of the difference of means beside the
-//! first so that a miss by seed noise reads as one. Without a Python that imports keras, tensorflow and safetensors:
-//! one note before anything trains, textrnn only.
+//! first so that a miss by seed noise reads as one. Without a Python that imports keras,
+//! tensorflow and safetensors: one note before anything trains, textrnn only.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -595,18 +595,13 @@ fn across_seeds_table(summaries: &[SeedSummary], vs_keras: bool) -> String {
     for s in summaries {
         let (mean, std) = match s.targets {
             Some(t) => (
-                match t.standard_error_pts {
-                    Some(se) => format!(
-                        "{} ({:+.2} pts, s.e. {se:.2})",
-                        pass_fail(t.mean_ok),
-                        t.mean_difference_pts
-                    ),
-                    None => format!(
-                        "{} ({:+.2} pts)",
-                        pass_fail(t.mean_ok),
-                        t.mean_difference_pts
-                    ),
-                },
+                format!(
+                    "{} ({:+.2} pts{})",
+                    pass_fail(t.mean_ok),
+                    t.mean_difference_pts,
+                    t.standard_error_pts
+                        .map_or_else(String::new, |se| format!(", s.e. {se:.2}"))
+                ),
                 format!(
                     "{} ({})",
                     pass_fail(t.std_ok),
@@ -630,10 +625,16 @@ fn across_seeds_table(summaries: &[SeedSummary], vs_keras: bool) -> String {
             std,
         );
     }
-    md.push_str(
-        "\ns.e.: the standard error of textrnn's mean minus Keras' (Welch); seed noise alone moves \
-         the difference by about this much, so a pass or a miss within two of it says little.\n",
-    );
+    if summaries
+        .iter()
+        .any(|s| s.targets.is_some_and(|t| t.standard_error_pts.is_some()))
+    {
+        md.push_str(
+            "\ns.e.: the standard error of textrnn's mean minus Keras' (Welch); seed noise alone \
+             moves the difference by about this much, so a pass or a miss within two of it says \
+             little.\n",
+        );
+    }
     md
 }
 
@@ -828,6 +829,7 @@ mod keras_tests {
         assert_eq!(summaries[1].targets, None);
 
         let table = across_seeds_table(&summaries, true);
+        assert!(table.contains("\ns.e.: the standard error of textrnn's mean minus Keras'"));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[5],
