@@ -426,10 +426,11 @@ impl Callback for BeforeLastStep {
     fn on_batch_end(&mut self, _batch: usize, _logs: &BatchLogs<'_>) -> textrnn::train::Result<()> {
         self.done += 1;
         if self.done + 1 == self.last {
+            // detached, as `EarlyStopping`'s snapshot: a copy of values, not a graph node
             let copies = self
                 .vars
                 .iter()
-                .map(|v| v.as_tensor().copy())
+                .map(|v| v.as_detached_tensor().copy())
                 .collect::<candle_core::Result<Vec<_>>>()?;
             *self.snapshot.borrow_mut() = Some(copies);
         }
