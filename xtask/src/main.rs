@@ -52,7 +52,7 @@ enum Command {
         epochs: Option<usize>,
         /// Also train each recipe and seed in Keras on the same splits (xtask/keras_anchor.py,
         /// run by $TEXTRNN_BENCH_PYTHON, default python3) and show both side by side, with
-        /// issue #16's targets.
+        /// issue #16's targets and, with --seeds, the standard error of the mean difference.
         #[arg(long)]
         vs_keras: bool,
     },
