@@ -145,6 +145,15 @@ enum Command {
         /// With --data-dir: the seed of the replayed run (default the recipe's).
         #[arg(long)]
         seed: Option<u64>,
+        /// With --recipe: start both sides from these weights (a safetensors file under
+        /// textrnn's keys, e.g. Keras' own seeded initialisation written by
+        /// xtask/keras_init.py) instead of textrnn's seeded initialisation.
+        #[arg(long, value_name = "FILE")]
+        init: Option<PathBuf>,
+        /// With --data-dir: train textrnn's side only and report its test accuracy, at the end
+        /// and just before the last step (no Keras, nothing compared).
+        #[arg(long)]
+        no_keras: bool,
     },
     /// Write a multi-label corpus made from AG News (texts of two topics joined, carrying both,
     /// mixed with single texts) as JSON Lines with label lists; see xtask/src/multilabel.rs.
@@ -240,6 +249,8 @@ fn main() -> ExitCode {
             sparse_embedding_grads,
             data_dir,
             seed,
+            init,
+            no_keras,
         } => parity::run(parity::Options {
             steps,
             epochs,
@@ -252,6 +263,8 @@ fn main() -> ExitCode {
             sparse_embedding_grads,
             data_dir,
             seed,
+            init,
+            no_keras,
         }),
         Command::MultilabelAgnews {
             data_dir,

@@ -27,6 +27,10 @@
 //! step ([`BeforeLastStep`]; a small partial last batch can move it by points). It answers
 //! whether a gap between a textrnn run and a Keras run comes from the training itself or from
 //! what each side draws at random (docs/results.md: on agnews-lstm-50-masked the latter).
+//! `--init FILE` starts both sides from given weights instead (e.g. Keras' own seeded
+//! initialisation, which `xtask/keras_init.py` writes), and `--no-keras` trains textrnn's side
+//! alone: textrnn from Keras' initial weights in textrnn's batch order, without the slow
+//! step-by-step Keras replay.
 //!
 //! Both sides update the embedding as the case says (`[train] embedding_gradients` of a recipe,
 //! dense for the built-in cases). Dense: Keras' optimizer gets the embedding's gradient dense
@@ -92,6 +96,25 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// With `data_dir`: the seed of the replayed run (default the recipe's).
     pub seed: Option<u64>,
+    /// With `recipe`: start both sides from these weights (textrnn's keys, e.g. Keras' own
+    /// seeded initialisation as `xtask/keras_init.py` writes it) instead of textrnn's.
+    pub init: Option<PathBuf>,
+    /// With `data_dir`: train textrnn's side only and report its test accuracy (no Keras, no
+    /// loss comparison), e.g. to train textrnn from `init` in its own batch order.
+    pub no_keras: bool,
+}
+
+/// How [`run_case`] trains a case, besides the case itself.
+struct RunCase<'a> {
+    /// Steps per epoch and epochs of a synthetic case (a replay has its recipe's).
+    steps: usize,
+    epochs: usize,
+    /// Per-occurrence embedding gradients on both sides, whatever the case says.
+    sparse_embedding_grads: bool,
+    /// Initial weights from this file instead of textrnn's seeded initialisation.
+    init: Option<&'a Path>,
+    /// Run the Keras side and compare; textrnn's side only when false.
+    keras: bool,
 }
 
 /// A recipe's real training, replayed (`--recipe R --data-dir D`): the training split exactly
@@ -562,6 +585,8 @@ struct CaseResult {
     keras_losses: Vec<f64>,
     /// Test accuracy of a replayed training (real data only).
     test_accuracy: Option<TestAccuracy>,
+    /// Whether the Keras side ran (`--no-keras`: textrnn's side only, nothing compared).
+    keras: bool,
     passed: bool,
     error: Option<String>,
 }
@@ -577,17 +602,25 @@ pub fn run(opts: Options) -> Result<()> {
         (None, Some(_)) => bail!("--data-dir replays a recipe's training: give --recipe too"),
         (None, None) => builtin_cases()?,
     };
+    if opts.init.is_some() && opts.recipe.is_none() {
+        bail!("--init gives one model's initial weights: give --recipe too");
+    }
+    if opts.no_keras && opts.data_dir.is_none() {
+        bail!("--no-keras trains a replay's textrnn side only: give --recipe and --data-dir");
+    }
     if !opts.only.is_empty() {
         cases.retain(|c| opts.only.iter().any(|o| c.name.contains(o.as_str())));
         if cases.is_empty() {
             bail!("--only {:?} matches no parity case", opts.only);
         }
     }
-    if !crate::bench::python_has(
-        "keras_parity.py",
-        crate::bench::KERAS_MODULES,
-        "set TEXTRNN_BENCH_PYTHON to a Python with keras, tensorflow and safetensors",
-    ) {
+    if !opts.no_keras
+        && !crate::bench::python_has(
+            "keras_parity.py",
+            crate::bench::KERAS_MODULES,
+            "set TEXTRNN_BENCH_PYTHON to a Python with keras, tensorflow and safetensors",
+        )
+    {
         println!("parity: skipped (no Keras)");
         return Ok(());
     }
@@ -595,14 +628,14 @@ pub fn run(opts: Options) -> Result<()> {
     for case in &cases {
         tracing::info!(case = %case.name, "parity case");
         let dir = opts.out.join(&case.name);
-        let result = run_case(
-            case,
-            opts.steps,
-            opts.epochs,
-            &dir,
-            opts.sparse_embedding_grads,
-        )
-        .unwrap_or_else(|e| CaseResult {
+        let how = RunCase {
+            steps: opts.steps,
+            epochs: opts.epochs,
+            sparse_embedding_grads: opts.sparse_embedding_grads,
+            init: opts.init.as_deref(),
+            keras: !opts.no_keras,
+        };
+        let result = run_case(case, &how, &dir).unwrap_or_else(|e| CaseResult {
             error: Some(format!("{e:#}")),
             ..CaseResult::empty(case, opts.steps)
         });
@@ -626,7 +659,7 @@ pub fn run(opts: Options) -> Result<()> {
     }
     let failed: Vec<&str> = results
         .iter()
-        .filter(|r| !r.passed)
+        .filter(|r| r.error.is_some() || (r.keras && !r.passed))
         .map(|r| r.case.as_str())
         .collect();
     if !failed.is_empty() {
@@ -658,6 +691,7 @@ impl CaseResult {
             ours_losses: Vec::new(),
             keras_losses: Vec::new(),
             test_accuracy: None,
+            keras: true,
             passed: false,
             error: None,
         }
@@ -689,13 +723,14 @@ fn seq_flag(seq: bool) -> &'static str {
 }
 
 /// Trains `case` in textrnn and Keras and compares them.
-fn run_case(
-    case: &Case,
-    steps: usize,
-    epochs: usize,
-    dir: &Path,
-    sparse_embedding_grads: bool,
-) -> Result<CaseResult> {
+fn run_case(case: &Case, how: &RunCase, dir: &Path) -> Result<CaseResult> {
+    let RunCase {
+        steps,
+        epochs,
+        sparse_embedding_grads,
+        init,
+        keras: with_keras,
+    } = *how;
     let device = Device::Cpu;
     let spec = without_dropout(&case.spec)?;
     spec.validate()?;
@@ -722,7 +757,11 @@ fn run_case(
             (&synthetic, SEED, epochs, false, steps)
         }
     };
-    let (model, varmap) = TextClassifier::init(&spec, case.maxlen, seed, &device)?;
+    let (model, varmap) = match init {
+        Some(path) => TextClassifier::load(&spec, case.maxlen, path, &device)
+            .with_context(|| format!("--init {}", path.display()))?,
+        None => TextClassifier::init(&spec, case.maxlen, seed, &device)?,
+    };
     TextClassifier::save(&varmap, dir.join("init.safetensors"))?;
     let embedding_gradients = if sparse_embedding_grads {
         EmbeddingGradients::Sparse
@@ -798,6 +837,19 @@ fn run_case(
         }
         None => None,
     };
+    if !with_keras {
+        return Ok(CaseResult {
+            ours_losses,
+            test_accuracy: ours_test_accuracy.map(|(ours, ours_before_last_step)| TestAccuracy {
+                ours,
+                ours_before_last_step,
+                keras: None,
+                keras_before_last_step: None,
+            }),
+            keras: false,
+            ..CaseResult::empty(case, steps)
+        });
+    }
 
     run_keras(dir, embedding_gradients == EmbeddingGradients::Sparse)?;
     let keras: Value = serde_json::from_slice(
@@ -927,6 +979,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn row(r: &CaseResult) -> String {
     match &r.error {
         Some(e) => format!("{}: error: {e}", r.case),
+        None if !r.keras => format!("{}: textrnn only{}", r.case, test_accuracies(r)),
         None => format!(
             "{}: max rel loss diff {} (first {TARGET_STEPS}: {}), final weights max rel {}{}",
             r.case,
@@ -974,6 +1027,7 @@ fn table(results: &[CaseResult]) -> String {
             .map_or_else(|| "-".to_string(), |w| format!("{:.2e} ({})", w.rel, w.key));
         let result = match &r.error {
             Some(e) => format!("error: {}", e.lines().next().unwrap_or("")),
+            None if !r.keras => format!("textrnn only{}", test_accuracies(r)),
             None if r.passed => format!("pass{}", test_accuracies(r)),
             None => format!("MISS{}", test_accuracies(r)),
         };
@@ -1128,6 +1182,121 @@ mod tests {
         assert_eq!(t["labels"].to_vec1::<u32>().unwrap(), vec![2, 0, 2]);
     }
 
+    /// How a test trains a case: `steps` per epoch for one epoch, textrnn's seeded
+    /// initialisation, the Keras side on.
+    fn how(steps: usize, sparse_embedding_grads: bool) -> RunCase<'static> {
+        RunCase {
+            steps,
+            epochs: 1,
+            sparse_embedding_grads,
+            init: None,
+            keras: true,
+        }
+    }
+
+    /// `--init FILE --no-keras` on a replay (no Python needed): textrnn's side alone, from the
+    /// weights in the file. From the file of its own seeded initialisation it repeats the
+    /// seeded run bit for bit (every loss, both test accuracies); from other weights it
+    /// trains differently; a file that does not fit the model is refused, naming it.
+    #[test]
+    fn a_replay_trains_textrnn_alone_from_given_initial_weights() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut recipe = textrnn::synthetic::tiny_recipe(tmp.path(), "tiny", 3).unwrap();
+        recipe.train.batch_size = 100;
+        let case = real_case(recipe, tmp.path(), Some(5)).unwrap();
+        let alone = |init: Option<&Path>, name: &str| {
+            let how = RunCase {
+                init,
+                keras: false,
+                ..how(0, false)
+            };
+            let dir = tmp.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            run_case(&case, &how, &dir)
+        };
+        let seeded = alone(None, "seeded").unwrap();
+        assert!(!seeded.keras && !seeded.passed && seeded.error.is_none());
+        assert_eq!(seeded.ours_losses.len(), 24);
+        assert!(seeded.keras_losses.is_empty());
+        let t = seeded.test_accuracy.unwrap();
+        assert!(t.ours_before_last_step.is_some());
+        assert_eq!((t.keras, t.keras_before_last_step), (None, None));
+        assert!(
+            row(&seeded).contains("test accuracy textrnn"),
+            "{}",
+            row(&seeded)
+        );
+        assert!(table(std::slice::from_ref(&seeded)).contains("textrnn only"));
+
+        let own = tmp.path().join("seeded").join("init.safetensors");
+        let from_file = alone(Some(&own), "from-file").unwrap();
+        assert_eq!(from_file.ours_losses, seeded.ours_losses);
+        let f = from_file.test_accuracy.unwrap();
+        assert_eq!(
+            (f.ours, f.ours_before_last_step),
+            (t.ours, t.ours_before_last_step)
+        );
+
+        // another seed's initial weights: another run
+        let other = real_case(
+            textrnn::synthetic::tiny_recipe(tmp.path(), "tiny", 3).unwrap(),
+            tmp.path(),
+            Some(6),
+        )
+        .unwrap();
+        let (_, varmap) = TextClassifier::init(&other.spec, other.maxlen, 6, &Device::Cpu).unwrap();
+        let six = tmp.path().join("six.safetensors");
+        TextClassifier::save(&varmap, &six).unwrap();
+        let from_six = alone(Some(&six), "from-six").unwrap();
+        assert_ne!(from_six.ours_losses[0], seeded.ours_losses[0]);
+
+        // a file of another model
+        let wrong = tmp.path().join("wrong.safetensors");
+        let dense = serde_json::from_value::<ModelSpec>(json!({"name": "other", "layers": [
+            {"type": "embedding", "input_dim": 10, "output_dim": 4},
+            {"type": "lstm", "units": 3},
+            {"type": "dense", "units": 1, "activation": "sigmoid"}
+        ]}))
+        .unwrap();
+        let (_, varmap) = TextClassifier::init(&dense, 5, 1, &Device::Cpu).unwrap();
+        TextClassifier::save(&varmap, &wrong).unwrap();
+        let err = format!("{:#}", alone(Some(&wrong), "wrong").unwrap_err());
+        assert!(
+            err.contains("--init") && err.contains("wrong.safetensors"),
+            "{err}"
+        );
+    }
+
+    /// `--init` needs one model and `--no-keras` a replay: both refused before any work.
+    #[test]
+    fn init_and_no_keras_are_refused_without_their_case() {
+        let opts = |init: Option<PathBuf>, no_keras: bool, recipe: Option<&str>| Options {
+            steps: 1,
+            epochs: 1,
+            only: Vec::new(),
+            recipe: recipe.map(str::to_string),
+            vocab: 100,
+            json: false,
+            out: PathBuf::from("target/parity-unused"),
+            keep: false,
+            sparse_embedding_grads: false,
+            data_dir: None,
+            seed: None,
+            init,
+            no_keras,
+        };
+        let err = run(opts(Some("w.safetensors".into()), false, None)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--init gives one model's initial weights: give --recipe too"
+        );
+        let err = run(opts(None, true, Some("agnews-lstm-25"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--no-keras trains a replay's textrnn side only: give --recipe and --data-dir"
+        );
+    }
+
     /// A real-data replay end to end on a tiny corpus (4 batches an epoch, the last partial,
     /// reshuffled over 6 epochs): Keras from the same weights on the same rows follows
     /// textrnn's losses and ends at its test accuracy. Skipped without a Python with Keras.
@@ -1147,7 +1316,7 @@ mod tests {
         let data = case.data.as_ref().unwrap();
         assert_eq!((data.seed, data.epochs, data.shuffle), (5, 6, true));
         assert_eq!(data.train.num_batches(100), 4);
-        let result = run_case(&case, 0, 0, &tmp.path().join("case"), false).unwrap();
+        let result = run_case(&case, &how(0, false), &tmp.path().join("case")).unwrap();
         assert!(result.passed, "{result:?}");
         assert_eq!((result.steps, result.ours_losses.len()), (4, 24));
         let t = result.test_accuracy.unwrap();
@@ -1177,7 +1346,7 @@ mod tests {
         let cases = builtin_cases().unwrap();
         for name in ["lstm-masked-sigmoid-adam-pre", "lstm-softmax-rmsprop-post"] {
             let case = cases.iter().find(|c| c.name == name).unwrap();
-            let result = run_case(case, 20, 1, &tmp.path().join(name), true).unwrap();
+            let result = run_case(case, &how(20, true), &tmp.path().join(name)).unwrap();
             assert!(result.passed, "{result:?}");
         }
         // textrnn dense, Keras sparse: the known difference shows within 20 steps
@@ -1188,7 +1357,7 @@ mod tests {
             .unwrap();
         dense_vs_sparse.embedding_gradients = EmbeddingGradients::Dense;
         let dir = tmp.path().join("dense");
-        let result = run_case(&dense_vs_sparse, 20, 1, &dir, false).unwrap();
+        let result = run_case(&dense_vs_sparse, &how(20, false), &dir).unwrap();
         assert!(result.passed, "{result:?}");
         run_keras(&dir, true).unwrap();
         let keras: Value =
