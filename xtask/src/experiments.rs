@@ -856,8 +856,19 @@ mod keras_tests {
         );
     }
 
-    /// The Keras anchor end to end on a tiny synthetic recipe, and its AUC on hand-computed
-    /// cases; skipped without a Python that imports keras.
+    /// Runs `cmd` and fails the test with its stderr unless it succeeds.
+    fn succeeds(cmd: &mut std::process::Command) {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The Keras anchor end to end on a tiny synthetic recipe, its AUC on hand-computed cases,
+    /// and `keras_init.py`'s initial weights for its model; skipped without a Python that
+    /// imports keras.
     #[test]
     fn keras_anchor_on_tiny_recipe() {
         let py = crate::bench::python();
@@ -889,15 +900,7 @@ epochs = [[[int(v) for v in b[0].numpy().ravel()] for b in ds] for _ in range(2)
 assert [len(b) for b in epochs[0]] == [8, 8, 4], epochs
 assert sorted(sum(epochs[0], [])) == list(range(20)) and epochs[0] != epochs[1], epochs
 "#;
-        let out = std::process::Command::new(&py)
-            .args(["-c", check, env!("CARGO_MANIFEST_DIR")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeds(std::process::Command::new(&py).args(["-c", check, env!("CARGO_MANIFEST_DIR")]));
 
         let tmp = tempfile::tempdir().unwrap();
         let mut recipe = textrnn::synthetic::tiny_recipe(tmp.path(), "tiny", 3).unwrap();
@@ -925,5 +928,43 @@ assert sorted(sum(epochs[0], [])) == list(range(20)) and epochs[0] != epochs[1],
         assert_eq!(anchor["seed"], 3);
         assert_eq!(anchor["layers"][0]["input_dim"], data.vocab_size);
         assert_eq!(anchor["optimizer"]["name"], "adam");
+
+        // keras_init.py: the twin's own seeded initial weights, under textrnn's keys, load into
+        // textrnn's model (what `parity --init` starts from); the same seed gives the same
+        // file whatever was written before it, another seed other weights.
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("keras_init.py");
+        let init = |out: &Path, seeds: &[&str]| {
+            succeeds(
+                std::process::Command::new(&py)
+                    .arg(&script)
+                    .arg(out)
+                    .arg(&dir)
+                    .args(seeds),
+            );
+        };
+        let (a, b) = (tmp.path().join("init-a"), tmp.path().join("init-b"));
+        init(&a, &[]);
+        init(&b, &["4", "3"]);
+        let three = std::fs::read(a.join("init-seed-3.safetensors")).unwrap();
+        assert_eq!(
+            three,
+            std::fs::read(b.join("init-seed-3.safetensors")).unwrap()
+        );
+        assert_ne!(
+            three,
+            std::fs::read(b.join("init-seed-4.safetensors")).unwrap()
+        );
+        let spec = &data.config.recipe().model;
+        let (_, varmap) = textrnn::models::TextClassifier::load(
+            spec,
+            data.maxlen(),
+            a.join("init-seed-3.safetensors"),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(
+            varmap.all_vars().len(),
+            spec.param_specs(data.maxlen()).unwrap().len()
+        );
     }
 }
