@@ -130,8 +130,7 @@ def main(directory):
         return x, y
 
     train, validation, test = split("train"), split("validation"), split("test")
-    keras.utils.set_random_seed(int(cfg["seed"]))
-    model = keras_common.build(layers, int(cfg["maxlen"]))
+    model = keras_common.seeded_build(layers, int(cfg["maxlen"]), int(cfg["seed"]))
     es = cfg.get("early_stopping")
     metrics = ["accuracy"]
     if kind == "binary":

@@ -51,6 +51,13 @@ def layer_names(layers):
     return names
 
 
+def seeded_build(layers, maxlen, seed):
+    """`build` with Keras' own seeded initialisation: the global seed set, then the model built
+    (what `keras_anchor.py` trains and `keras_init.py` writes)."""
+    keras.utils.set_random_seed(seed)
+    return build(layers, maxlen)
+
+
 def build(layers, maxlen):
     """The Keras model of textrnn layer specs, for int32 inputs of `maxlen` tokens."""
     inp = keras.Input((maxlen,), dtype="int32", name="tokens")

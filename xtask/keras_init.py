@@ -4,8 +4,8 @@
 
 ANCHOR_DIR is a `seed-<s>-keras/` directory that `cargo xtask experiments --vs-keras` wrote; its
 `anchor.json` gives the model (`layers`, `maxlen`) and the default seed. For each SEED (default
-the anchor's own) the twin is initialised exactly as `keras_anchor.py` initialises it
-(`keras.utils.set_random_seed(seed)`, then `keras_common.build`), and its parameters go to
+the anchor's own) the twin is initialised as `keras_anchor.py` initialises it
+(`keras_common.seeded_build`: `keras.utils.set_random_seed(seed)`, then the model), and its parameters go to
 `OUT_DIR/init-seed-<seed>.safetensors` under textrnn's keys: the file `cargo xtask parity
 --init FILE` starts a replay from. One process serves every seed (importing TensorFlow takes
 seconds); the seed is reset before each build, so a file does not depend on those before it.
@@ -30,8 +30,7 @@ def main(out_dir, anchor_dir, seeds):
     layers = cfg["layers"]
     os.makedirs(out_dir, exist_ok=True)
     for seed in seeds or [int(cfg["seed"])]:
-        keras.utils.set_random_seed(seed)
-        model = keras_common.build(layers, int(cfg["maxlen"]))
+        model = keras_common.seeded_build(layers, int(cfg["maxlen"]), seed)
         weights = keras_common.get_weights(model, layers)
         path = os.path.join(out_dir, f"init-seed-{seed}.safetensors")
         tmp = path + ".tmp"

@@ -151,7 +151,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         init: Option<PathBuf>,
         /// With --data-dir: train textrnn's side only and report its test accuracy, at the end
-        /// and just before the last step (no Keras, nothing compared).
+        /// and just before the last step (no Keras, nothing compared, no batches written).
         #[arg(long)]
         no_keras: bool,
     },

@@ -100,7 +100,8 @@ pub struct Options {
     /// seeded initialisation as `xtask/keras_init.py` writes it) instead of textrnn's.
     pub init: Option<PathBuf>,
     /// With `data_dir`: train textrnn's side only and report its test accuracy (no Keras, no
-    /// loss comparison), e.g. to train textrnn from `init` in its own batch order.
+    /// loss comparison, none of Keras' input files written), e.g. to train textrnn from `init`
+    /// in its own batch order.
     pub no_keras: bool,
 }
 
@@ -596,18 +597,18 @@ pub fn run(opts: Options) -> Result<()> {
     if opts.steps == 0 || opts.epochs == 0 {
         bail!("--steps and --epochs must be at least 1");
     }
-    let mut cases = match (&opts.recipe, &opts.data_dir) {
-        (Some(r), Some(d)) => vec![real_case(Recipe::resolve(r)?, d, opts.seed)?],
-        (Some(r), None) => vec![recipe_case(r, opts.vocab)?],
-        (None, Some(_)) => bail!("--data-dir replays a recipe's training: give --recipe too"),
-        (None, None) => builtin_cases()?,
-    };
     if opts.init.is_some() && opts.recipe.is_none() {
         bail!("--init gives one model's initial weights: give --recipe too");
     }
     if opts.no_keras && opts.data_dir.is_none() {
         bail!("--no-keras trains a replay's textrnn side only: give --recipe and --data-dir");
     }
+    let mut cases = match (&opts.recipe, &opts.data_dir) {
+        (Some(r), Some(d)) => vec![real_case(Recipe::resolve(r)?, d, opts.seed)?],
+        (Some(r), None) => vec![recipe_case(r, opts.vocab)?],
+        (None, Some(_)) => bail!("--data-dir replays a recipe's training: give --recipe too"),
+        (None, None) => builtin_cases()?,
+    };
     if !opts.only.is_empty() {
         cases.retain(|c| opts.only.iter().any(|o| c.name.contains(o.as_str())));
         if cases.is_empty() {
@@ -777,33 +778,35 @@ fn run_case(case: &Case, how: &RunCase, dir: &Path) -> Result<CaseResult> {
         embedding_gradients,
         ..TrainConfig::default()
     };
-    // the rows in the order the loop below trains on them: one pass when every epoch repeats
-    // it, else every epoch's own
-    let passes = if shuffle { epochs } else { 1 };
-    let order: Vec<usize> = textrnn::train::epoch_orders(train, &cfg, passes, seed).concat();
-    write_rows(train, &order, case.maxlen, &dir.join("batches.safetensors"))?;
     let test = case.data.as_ref().and_then(|d| d.test.as_ref());
-    if let Some(test) = test {
-        let all: Vec<usize> = (0..test.len()).collect();
-        write_rows(test, &all, case.maxlen, &dir.join("test.safetensors"))?;
+    if with_keras {
+        // Keras' inputs: the rows in the order the loop below trains on them (one pass when
+        // every epoch repeats it, else every epoch's own), the test split, the case
+        let passes = if shuffle { epochs } else { 1 };
+        let order: Vec<usize> = textrnn::train::epoch_orders(train, &cfg, passes, seed).concat();
+        write_rows(train, &order, case.maxlen, &dir.join("batches.safetensors"))?;
+        if let Some(test) = test {
+            let all: Vec<usize> = (0..test.len()).collect();
+            write_rows(test, &all, case.maxlen, &dir.join("test.safetensors"))?;
+        }
+        let case_json = json!({
+            "name": case.name,
+            "layers": spec.layers,
+            "maxlen": case.maxlen,
+            "optimizer": case.optimizer,
+            "steps": steps,
+            "batch_size": case.batch_size,
+            "rows_per_epoch": train.len(),
+            "passes": passes,
+            "padding": case.padding,
+            "vocab": case.vocab,
+            "seed": seed,
+            "epochs": epochs,
+        });
+        let path = dir.join("case.json");
+        textrnn::fs::write(&path, serde_json::to_string_pretty(&case_json)?.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
-    let case_json = json!({
-        "name": case.name,
-        "layers": spec.layers,
-        "maxlen": case.maxlen,
-        "optimizer": case.optimizer,
-        "steps": steps,
-        "batch_size": case.batch_size,
-        "rows_per_epoch": train.len(),
-        "passes": passes,
-        "padding": case.padding,
-        "vocab": case.vocab,
-        "seed": seed,
-        "epochs": epochs,
-    });
-    let path = dir.join("case.json");
-    textrnn::fs::write(&path, serde_json::to_string_pretty(&case_json)?.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
 
     // textrnn: the real training loop
     let losses = Rc::new(RefCell::new(Vec::with_capacity(steps)));
@@ -1210,9 +1213,7 @@ mod tests {
                 keras: false,
                 ..how(0, false)
             };
-            let dir = tmp.path().join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            run_case(&case, &how, &dir)
+            run_case(&case, &how, &tmp.path().join(name))
         };
         let seeded = alone(None, "seeded").unwrap();
         assert!(!seeded.keras && !seeded.passed && seeded.error.is_none());
